@@ -1,0 +1,1 @@
+//! Scenarios: the built-in `haos` cluster, the scenario file format and the generator.

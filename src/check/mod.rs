@@ -1,0 +1,1 @@
+//! `kubectl vmmigrate check`: every live-migration prerequisite at once.

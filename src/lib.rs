@@ -1,0 +1,11 @@
+//! `kubectl-vmmigrate`: check, run and measure KubeVirt live migrations.
+//!
+//! A pure core over plain data (`check` rules, `migrate` state machine and progress parsing, `probe`
+//! parsers and downtime analysis, `report` renderers) and a thin shell at the edges (`cluster` for the kube
+//! client, `term` for the terminal, `cli` for arguments, `exit` for the one map from outcomes to exit codes).
+
+pub mod check;
+pub mod kubevirt;
+pub mod migrate;
+pub mod probe;
+pub mod report;

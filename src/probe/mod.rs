@@ -1,0 +1,1 @@
+//! The downtime probe: where it runs, what it runs, and the pure parsers and analysis of its output.

@@ -1,0 +1,1 @@
+//! Validation reports: Markdown, JSON, JUnit and OpenMetrics.
