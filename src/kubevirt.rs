@@ -92,7 +92,14 @@ pub struct VirtualMachine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<VirtualMachineStatus>,
 }
-resource!(VirtualMachine, "VirtualMachine", "kubevirt.io", "v1", "virtualmachines", k8s_openapi::NamespaceResourceScope);
+resource!(
+    VirtualMachine,
+    "VirtualMachine",
+    "kubevirt.io",
+    "v1",
+    "virtualmachines",
+    k8s_openapi::NamespaceResourceScope
+);
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -154,7 +161,14 @@ pub struct VirtualMachineInstance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<VirtualMachineInstanceStatus>,
 }
-resource!(VirtualMachineInstance, "VirtualMachineInstance", "kubevirt.io", "v1", "virtualmachineinstances", k8s_openapi::NamespaceResourceScope);
+resource!(
+    VirtualMachineInstance,
+    "VirtualMachineInstance",
+    "kubevirt.io",
+    "v1",
+    "virtualmachineinstances",
+    k8s_openapi::NamespaceResourceScope
+);
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -28,10 +28,10 @@ impl ApiError {
         if !name.is_empty() {
             d["name"] = json!(name);
         }
-        if rt.group.is_empty() {
-            if let Some(m) = d.as_object_mut() {
-                m.remove("group");
-            }
+        if rt.group.is_empty()
+            && let Some(m) = d.as_object_mut()
+        {
+            m.remove("group");
         }
         self.details = Some(d);
         self
@@ -50,7 +50,8 @@ impl ApiError {
 
     /// 409 AlreadyExists.
     pub fn already_exists(rt: &ResourceType, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{}\" already exists", rt.qualified(), name)).with_details(rt, name)
+        Self::new(409, "AlreadyExists", format!("{} \"{}\" already exists", rt.qualified(), name))
+            .with_details(rt, name)
     }
 
     /// 409 Conflict on a stale resourceVersion.
@@ -70,17 +71,19 @@ impl ApiError {
     /// 422 Invalid with causes `(field, message)`.
     pub fn invalid(rt: &ResourceType, kind: &str, name: &str, causes: &[(&str, &str)]) -> Self {
         let msg = causes.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join(", ");
-        let mut e = Self::new(422, "Invalid", format!("{kind}.{} \"{name}\" is invalid: {msg}", rt.group.trim_start_matches('.')))
-            .with_details(rt, name);
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            format!("{kind}.{} \"{name}\" is invalid: {msg}", rt.group.trim_start_matches('.')),
+        )
+        .with_details(rt, name);
         if rt.group.is_empty() {
             e.message = format!("{kind} \"{name}\" is invalid: {msg}");
         }
         if let Some(d) = e.details.as_mut() {
             d["kind"] = json!(kind);
-            d["causes"] = causes
-                .iter()
-                .map(|(f, m)| json!({"reason": "FieldValueInvalid", "message": m, "field": f}))
-                .collect();
+            d["causes"] =
+                causes.iter().map(|(f, m)| json!({"reason": "FieldValueInvalid", "message": m, "field": f})).collect();
         }
         e
     }
@@ -96,7 +99,14 @@ impl ApiError {
     }
 
     /// 403 Forbidden for an RBAC denial.
-    pub fn forbidden(user: &str, verb: &str, rt: &ResourceType, subresource: Option<&str>, ns: Option<&str>, name: &str) -> Self {
+    pub fn forbidden(
+        user: &str,
+        verb: &str,
+        rt: &ResourceType,
+        subresource: Option<&str>,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Self {
         let res = match subresource {
             Some(s) => format!("{}/{}", rt.plural, s),
             None => rt.plural.to_string(),
@@ -110,7 +120,9 @@ impl ApiError {
         Self::new(
             403,
             "Forbidden",
-            format!("{what} is forbidden: User \"{user}\" cannot {verb} resource \"{res}\" in API group {group}{scope}"),
+            format!(
+                "{what} is forbidden: User \"{user}\" cannot {verb} resource \"{res}\" in API group {group}{scope}"
+            ),
         )
         .with_details(rt, name)
     }

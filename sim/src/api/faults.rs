@@ -55,7 +55,14 @@ pub struct Denial {
 
 impl Denial {
     /// Whether this denial covers a request.
-    pub fn covers(&self, verb: &str, group: &str, resource: &str, subresource: Option<&str>, namespace: Option<&str>) -> bool {
+    pub fn covers(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        subresource: Option<&str>,
+        namespace: Option<&str>,
+    ) -> bool {
         let res = match subresource {
             Some(s) => format!("{resource}/{s}"),
             None => resource.to_string(),

@@ -52,28 +52,177 @@ macro_rules! rt {
     };
 }
 
-pub static NAMESPACES: ResourceType = rt!("", "v1", "Namespace", "namespaces", "namespace", ["ns"], false, ["status"], &["create", "delete", "get", "list", "patch", "update", "watch"], []);
+pub static NAMESPACES: ResourceType = rt!(
+    "",
+    "v1",
+    "Namespace",
+    "namespaces",
+    "namespace",
+    ["ns"],
+    false,
+    ["status"],
+    &["create", "delete", "get", "list", "patch", "update", "watch"],
+    []
+);
 pub static NODES: ResourceType = rt!("", "v1", "Node", "nodes", "node", ["no"], false, ["status"], RW, []);
-pub static PODS: ResourceType = rt!("", "v1", "Pod", "pods", "pod", ["po"], true, ["status", "log", "exec", "ephemeralcontainers", "eviction", "attach"], RW, ["all"]);
-pub static SERVICES: ResourceType = rt!("", "v1", "Service", "services", "service", ["svc"], true, ["status"], &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"], ["all"]);
-pub static PVCS: ResourceType = rt!("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", ["pvc"], true, ["status"], RW, []);
+pub static PODS: ResourceType = rt!(
+    "",
+    "v1",
+    "Pod",
+    "pods",
+    "pod",
+    ["po"],
+    true,
+    ["status", "log", "exec", "ephemeralcontainers", "eviction", "attach"],
+    RW,
+    ["all"]
+);
+pub static SERVICES: ResourceType = rt!(
+    "",
+    "v1",
+    "Service",
+    "services",
+    "service",
+    ["svc"],
+    true,
+    ["status"],
+    &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+    ["all"]
+);
+pub static PVCS: ResourceType = rt!(
+    "",
+    "v1",
+    "PersistentVolumeClaim",
+    "persistentvolumeclaims",
+    "persistentvolumeclaim",
+    ["pvc"],
+    true,
+    ["status"],
+    RW,
+    []
+);
 pub static EVENTS: ResourceType = rt!("", "v1", "Event", "events", "event", ["ev"], true, [], RW, []);
 pub static CONFIGMAPS: ResourceType = rt!("", "v1", "ConfigMap", "configmaps", "configmap", ["cm"], true, [], RW, []);
-pub static STORAGE_CLASSES: ResourceType = rt!("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", ["sc"], false, [], RW, []);
-pub static SSAR: ResourceType = rt!("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", [], false, [], &["create"], []);
-pub static VMS: ResourceType = rt!("kubevirt.io", "v1", "VirtualMachine", "virtualmachines", "virtualmachine", ["vm", "vms"], true, ["status"], RW, ["all"]);
-pub static VMIS: ResourceType = rt!("kubevirt.io", "v1", "VirtualMachineInstance", "virtualmachineinstances", "virtualmachineinstance", ["vmi", "vmis"], true, [], RW, ["all"]);
-pub static VMIMS: ResourceType = rt!("kubevirt.io", "v1", "VirtualMachineInstanceMigration", "virtualmachineinstancemigrations", "virtualmachineinstancemigration", ["vmim", "vmims"], true, ["status"], RW, ["all"]);
-pub static KUBEVIRTS: ResourceType = rt!("kubevirt.io", "v1", "KubeVirt", "kubevirts", "kubevirt", ["kv", "kvs"], true, ["status"], RW, ["all"]);
-pub static MIGRATION_POLICIES: ResourceType = rt!("migrations.kubevirt.io", "v1alpha1", "MigrationPolicy", "migrationpolicies", "migrationpolicy", [], false, ["status"], RW, ["all"]);
-pub static CLUSTER_INSTANCETYPES: ResourceType = rt!("instancetype.kubevirt.io", "v1beta1", "VirtualMachineClusterInstancetype", "virtualmachineclusterinstancetypes", "virtualmachineclusterinstancetype", ["vmclusterinstancetype", "vmclusterinstancetypes", "vmcf", "vmcfs"], false, [], RW, []);
-pub static DATAVOLUMES: ResourceType = rt!("cdi.kubevirt.io", "v1beta1", "DataVolume", "datavolumes", "datavolume", ["dv", "dvs"], true, ["status"], RW, ["all"]);
-pub static NADS: ResourceType = rt!("k8s.cni.cncf.io", "v1", "NetworkAttachmentDefinition", "network-attachment-definitions", "network-attachment-definition", ["net-attach-def"], true, [], RW, []);
+pub static STORAGE_CLASSES: ResourceType =
+    rt!("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", ["sc"], false, [], RW, []);
+pub static SSAR: ResourceType = rt!(
+    "authorization.k8s.io",
+    "v1",
+    "SelfSubjectAccessReview",
+    "selfsubjectaccessreviews",
+    "selfsubjectaccessreview",
+    [],
+    false,
+    [],
+    &["create"],
+    []
+);
+pub static VMS: ResourceType = rt!(
+    "kubevirt.io",
+    "v1",
+    "VirtualMachine",
+    "virtualmachines",
+    "virtualmachine",
+    ["vm", "vms"],
+    true,
+    ["status"],
+    RW,
+    ["all"]
+);
+pub static VMIS: ResourceType = rt!(
+    "kubevirt.io",
+    "v1",
+    "VirtualMachineInstance",
+    "virtualmachineinstances",
+    "virtualmachineinstance",
+    ["vmi", "vmis"],
+    true,
+    [],
+    RW,
+    ["all"]
+);
+pub static VMIMS: ResourceType = rt!(
+    "kubevirt.io",
+    "v1",
+    "VirtualMachineInstanceMigration",
+    "virtualmachineinstancemigrations",
+    "virtualmachineinstancemigration",
+    ["vmim", "vmims"],
+    true,
+    ["status"],
+    RW,
+    ["all"]
+);
+pub static KUBEVIRTS: ResourceType =
+    rt!("kubevirt.io", "v1", "KubeVirt", "kubevirts", "kubevirt", ["kv", "kvs"], true, ["status"], RW, ["all"]);
+pub static MIGRATION_POLICIES: ResourceType = rt!(
+    "migrations.kubevirt.io",
+    "v1alpha1",
+    "MigrationPolicy",
+    "migrationpolicies",
+    "migrationpolicy",
+    [],
+    false,
+    ["status"],
+    RW,
+    ["all"]
+);
+pub static CLUSTER_INSTANCETYPES: ResourceType = rt!(
+    "instancetype.kubevirt.io",
+    "v1beta1",
+    "VirtualMachineClusterInstancetype",
+    "virtualmachineclusterinstancetypes",
+    "virtualmachineclusterinstancetype",
+    ["vmclusterinstancetype", "vmclusterinstancetypes", "vmcf", "vmcfs"],
+    false,
+    [],
+    RW,
+    []
+);
+pub static DATAVOLUMES: ResourceType = rt!(
+    "cdi.kubevirt.io",
+    "v1beta1",
+    "DataVolume",
+    "datavolumes",
+    "datavolume",
+    ["dv", "dvs"],
+    true,
+    ["status"],
+    RW,
+    ["all"]
+);
+pub static NADS: ResourceType = rt!(
+    "k8s.cni.cncf.io",
+    "v1",
+    "NetworkAttachmentDefinition",
+    "network-attachment-definitions",
+    "network-attachment-definition",
+    ["net-attach-def"],
+    true,
+    [],
+    RW,
+    []
+);
 
 /// Every served resource type.
 pub static ALL: &[&ResourceType] = &[
-    &NAMESPACES, &NODES, &PODS, &SERVICES, &PVCS, &EVENTS, &CONFIGMAPS, &STORAGE_CLASSES, &SSAR, &VMS, &VMIS, &VMIMS,
-    &KUBEVIRTS, &MIGRATION_POLICIES, &CLUSTER_INSTANCETYPES, &DATAVOLUMES, &NADS,
+    &NAMESPACES,
+    &NODES,
+    &PODS,
+    &SERVICES,
+    &PVCS,
+    &EVENTS,
+    &CONFIGMAPS,
+    &STORAGE_CLASSES,
+    &SSAR,
+    &VMS,
+    &VMIS,
+    &VMIMS,
+    &KUBEVIRTS,
+    &MIGRATION_POLICIES,
+    &CLUSTER_INSTANCETYPES,
+    &DATAVOLUMES,
+    &NADS,
 ];
 
 /// Finds a type by group, version and plural.

@@ -125,7 +125,13 @@ impl Store {
     /// A store keeping `history_cap` events for watches to resume from.
     pub fn with_history(clock: SimClock, history_cap: usize) -> Self {
         let (tx, _) = broadcast::channel(65_536);
-        let state = State { rv: 1000, objects: BTreeMap::new(), history: VecDeque::new(), compacted: 1000, logs: HashMap::new() };
+        let state = State {
+            rv: 1000,
+            objects: BTreeMap::new(),
+            history: VecDeque::new(),
+            compacted: 1000,
+            logs: HashMap::new(),
+        };
         Self { inner: Arc::new(Inner { state: Mutex::new(state), tx, clock, history_cap: history_cap.max(1) }) }
     }
 
@@ -209,7 +215,13 @@ impl Store {
 
     /// Creates an object. Fills name from `generateName`, uid, resourceVersion, creationTimestamp, generation,
     /// namespace, apiVersion and kind. With `dry_run` nothing is stored and no event is sent.
-    pub fn create(&self, rt: &'static ResourceType, ns: Option<&str>, mut obj: Value, dry_run: bool) -> Result<Value, ApiError> {
+    pub fn create(
+        &self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
         let mut st = self.lock();
         Self::check_namespace(&st, rt, ns)?;
         if !obj.is_object() {
@@ -221,7 +233,12 @@ impl Store {
         let mut name = meta_str(&obj, "name").unwrap_or_default().to_string();
         if name.is_empty() {
             let Some(prefix) = meta_str(&obj, "generateName").filter(|g| !g.is_empty()) else {
-                return Err(ApiError::invalid(rt, rt.kind, "", &[("metadata.name", "Required value: name or generateName is required")]));
+                return Err(ApiError::invalid(
+                    rt,
+                    rt.kind,
+                    "",
+                    &[("metadata.name", "Required value: name or generateName is required")],
+                ));
             };
             // The API server retries generated names a few times before giving up.
             let prefix = prefix.to_string();
@@ -281,10 +298,10 @@ impl Store {
         let mut st = self.lock();
         let k = key(rt, ns, name);
         let old = st.objects.get(&k).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
-        if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|rv| !rv.is_empty()) {
-            if Some(rv) != meta_str(&old, "resourceVersion") {
-                return Err(ApiError::conflict(rt, name));
-            }
+        if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|rv| !rv.is_empty())
+            && Some(rv) != meta_str(&old, "resourceVersion")
+        {
+            return Err(ApiError::conflict(rt, name));
         }
         if let Some(n) = meta_str(&obj, "name").filter(|n| *n != name) {
             return Err(ApiError::bad_request(format!(
@@ -295,10 +312,10 @@ impl Store {
             UpdateMode::Status => {
                 let mut merged = old.clone();
                 merged["status"] = obj.get("status").cloned().unwrap_or(Value::Null);
-                if merged["status"].is_null() {
-                    if let Some(m) = merged.as_object_mut() {
-                        m.remove("status");
-                    }
+                if merged["status"].is_null()
+                    && let Some(m) = merged.as_object_mut()
+                {
+                    m.remove("status");
                 }
                 obj = merged;
             }
@@ -372,7 +389,13 @@ impl Store {
 
     /// Deletes an object. With finalizers it only gets a `deletionTimestamp` (a MODIFIED event) until a later
     /// update removes the last one; otherwise it goes at once (a DELETED event carrying its last state).
-    pub fn delete(&self, rt: &'static ResourceType, ns: Option<&str>, name: &str, dry_run: bool) -> Result<Value, ApiError> {
+    pub fn delete(
+        &self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
         let mut st = self.lock();
         let k = key(rt, ns, name);
         let mut obj = st.objects.get(&k).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
@@ -469,7 +492,9 @@ mod tests {
     #[test]
     fn create_fills_server_fields_and_generates_names() {
         let s = store();
-        let o = s.create(&VMIMS, Some("ns"), json!({"metadata": {"generateName": "m-"}, "spec": {"vmiName": "v"}}), false).unwrap();
+        let o = s
+            .create(&VMIMS, Some("ns"), json!({"metadata": {"generateName": "m-"}, "spec": {"vmiName": "v"}}), false)
+            .unwrap();
         let name = o["metadata"]["name"].as_str().unwrap();
         assert!(name.starts_with("m-") && name.len() == 7, "{name}");
         assert_eq!(o["metadata"]["generation"], 1);
