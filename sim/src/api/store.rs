@@ -161,7 +161,8 @@ impl Store {
     pub fn expire_history(&self) {
         let mut st = self.lock();
         st.history.clear();
-        st.compacted = st.rv;
+        // Even the current resourceVersion: a client resuming from the last one it saw must relist.
+        st.compacted = st.rv + 1;
     }
 
     /// Live events from now on (for controllers).
