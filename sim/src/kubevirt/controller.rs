@@ -1093,10 +1093,21 @@ impl Migration {
                     && is_final_phase(Some(phase(m)))
             })
             .collect();
+        // Newest first: by creation, then (same second) by when they became final.
+        let finished = |m: &Value| {
+            m.pointer("/status/phaseTransitionTimestamps")
+                .and_then(Value::as_array)
+                .and_then(|t| t.last())
+                .and_then(|t| t["phaseTransitionTimestamp"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         done.sort_by(|a, b| {
-            meta(b, "creationTimestamp")
-                .cmp(meta(a, "creationTimestamp"))
-                .then_with(|| meta(b, "name").cmp(meta(a, "name")))
+            (meta(b, "creationTimestamp"), finished(b), meta(b, "name")).cmp(&(
+                meta(a, "creationTimestamp"),
+                finished(a),
+                meta(a, "name"),
+            ))
         });
         for old in done.iter().skip(FINALIZED_TO_KEEP) {
             if let Err(e) = self.store().delete(&VMIMS, Some(&self.ns), meta(old, "name"), false)
