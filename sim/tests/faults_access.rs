@@ -1,8 +1,8 @@
 //! Injected create errors, simulated RBAC (403 and SelfSubjectAccessReviews), and the audit log.
 
-mod common;
+mod client;
 
-use common::*;
+use client::*;
 use serde_json::json;
 use vmmigrate_sim::api::faults::{CreateFault, Denial, Faults};
 

@@ -1,12 +1,12 @@
 //! The real kubectl against the sim: discovery, get, get -w, create -f, delete, exec, logs -f.
 //! Fails when kubectl is missing, unless VMMIGRATE_ALLOW_NO_KUBECTL=1.
 
-mod common;
+mod client;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::*;
+use client::*;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;

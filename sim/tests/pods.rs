@@ -1,8 +1,8 @@
 //! Pod subresources over real HTTP: exec over websocket (v5 and v4), logs (with follow), ephemeral containers.
 
-mod common;
+mod client;
 
-use common::*;
+use client::*;
 use serde_json::{Value, json};
 use vmmigrate_sim::SimHandle;
 

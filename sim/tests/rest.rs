@@ -1,8 +1,8 @@
 //! The REST surface over real HTTP: discovery, errors, create/get/list/update/patch/delete, pagination.
 
-mod common;
+mod client;
 
-use common::*;
+use client::*;
 use serde_json::{Value, json};
 
 const PODS: &str = "/api/v1/namespaces/default/pods";

@@ -1,8 +1,8 @@
 //! Watches over real HTTP: initial events, resume, 410, bookmarks, timeouts, selectors, and the watch faults.
 
-mod common;
+mod client;
 
-use common::*;
+use client::*;
 use serde_json::json;
 use vmmigrate_sim::api::faults::Faults;
 
