@@ -5,8 +5,9 @@
 //!   (Unschedulable); a Pending pod on a node without container statuses starts Running with a pod IP from
 //!   10.244.0.0/16.
 //!
-//! It never touches pods that already have container statuses, so controllers that model pods themselves (the
-//! KubeVirt launcher pods) keep control of them.
+//! Pods controlled by a custom resource (a controller ownerReference outside the core, `apps` and `batch`
+//! groups) are left to that resource's controller, which in the sim models their scheduling and start itself;
+//! so are pods that already have container statuses.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -34,6 +35,16 @@ pub struct Kubelet {
 
 fn meta<'a>(o: &'a Value, f: &str) -> &'a str {
     o["metadata"][f].as_str().unwrap_or_default()
+}
+
+/// Whether a pod is controlled by a custom resource, whose in-sim controller schedules and starts it.
+pub fn managed_elsewhere(pod: &Value) -> bool {
+    pod["metadata"]["ownerReferences"].as_array().is_some_and(|refs| {
+        refs.iter().any(|r| {
+            let group = r["apiVersion"].as_str().and_then(|a| a.rsplit_once('/')).map_or("", |(g, _)| g);
+            r["controller"] == true && !matches!(group, "" | "apps" | "batch")
+        })
+    })
 }
 
 /// The scheduler's choice among `nodes` for `pod`: a node name, or the Unschedulable message.
@@ -133,7 +144,8 @@ impl Kubelet {
             return;
         }
         self.ephemeral(&pod).await;
-        if !self.lifecycle || pod["status"]["phase"].as_str().is_some_and(|p| p != "Pending") {
+        if !self.lifecycle || managed_elsewhere(&pod) || pod["status"]["phase"].as_str().is_some_and(|p| p != "Pending")
+        {
             return;
         }
         if pod["status"].get("containerStatuses").is_some() {
@@ -279,6 +291,16 @@ mod tests {
     fn node(name: &str, ready: bool, labels: Value, taints: Value) -> Value {
         json!({"metadata": {"name": name, "labels": labels}, "spec": {"taints": taints},
                "status": {"conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]}})
+    }
+
+    #[test]
+    fn pods_of_custom_controllers_are_managed_elsewhere() {
+        let owned = |api: &str, controller: bool| json!({"metadata": {"ownerReferences": [{"apiVersion": api, "kind": "X", "name": "x", "uid": "u", "controller": controller}]}});
+        assert!(managed_elsewhere(&owned("kubevirt.io/v1", true)));
+        assert!(!managed_elsewhere(&owned("kubevirt.io/v1", false)));
+        assert!(!managed_elsewhere(&owned("apps/v1", true)));
+        assert!(!managed_elsewhere(&owned("v1", true)));
+        assert!(!managed_elsewhere(&json!({"metadata": {}})));
     }
 
     #[test]

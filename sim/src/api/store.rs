@@ -296,11 +296,25 @@ impl Store {
         rt: &'static ResourceType,
         ns: Option<&str>,
         name: &str,
-        mut obj: Value,
+        obj: Value,
         mode: UpdateMode,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         let mut st = self.lock();
+        self.update_locked(&mut st, rt, ns, name, obj, mode, dry_run)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_locked(
+        &self,
+        st: &mut State,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        mut obj: Value,
+        mode: UpdateMode,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
         let k = key(rt, ns, name);
         let old = st.objects.get(&k).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
         if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|rv| !rv.is_empty())
@@ -367,10 +381,10 @@ impl Store {
         obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
         if obj["metadata"].get("deletionTimestamp").is_some() && finalizers_empty(&obj) {
             st.objects.remove(&k);
-            self.record(&mut st, EventType::Deleted, rt, &obj, Some(&old));
+            self.record(st, EventType::Deleted, rt, &obj, Some(&old));
         } else {
             st.objects.insert(k, obj.clone());
-            self.record(&mut st, EventType::Modified, rt, &obj, Some(&old));
+            self.record(st, EventType::Modified, rt, &obj, Some(&old));
         }
         Ok(obj)
     }
@@ -384,12 +398,14 @@ impl Store {
         name: &str,
         change: impl FnOnce(&mut Value) -> Result<(), ApiError>,
     ) -> Result<Value, ApiError> {
-        let mut obj = self.get(rt, ns, name)?;
+        // One lock for the read and the write, so that no other writer's change is lost in between.
+        let mut st = self.lock();
+        let mut obj = st.objects.get(&key(rt, ns, name)).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
         change(&mut obj)?;
         if let Some(m) = obj["metadata"].as_object_mut() {
             m.remove("resourceVersion");
         }
-        self.update(rt, ns, name, obj, UpdateMode::Full, false)
+        self.update_locked(&mut st, rt, ns, name, obj, UpdateMode::Full, false)
     }
 
     /// Deletes an object. With finalizers it only gets a `deletionTimestamp` (a MODIFIED event) until a later
