@@ -91,7 +91,8 @@ async fn kubectl_discovers_gets_creates_and_deletes() {
     assert_eq!(code, 0, "{err}");
     let (code, out, _) = k.run(&["get", "vmim"]).await;
     assert_eq!(code, 0);
-    assert!(out.lines().nth(1).unwrap().starts_with("mig "), "{out}");
+    let cols: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(cols, [vec!["NAME", "PHASE", "VMI"], vec!["mig", "vm"]], "{out}");
     let (code, out, err) = k.run(&["delete", "cm", "settings"]).await;
     assert_eq!((code, out.trim()), (0, "configmap \"settings\" deleted"), "{err}");
     let (code, _, err) = k.run(&["get", "cm", "settings"]).await;
@@ -117,6 +118,11 @@ async fn kubectl_watches_execs_and_follows_logs() {
     let pod = json!({"metadata": {"name": "web"}, "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "busybox:1.36"}]}});
     post(u, "/api/v1/namespaces/default/pods", &pod).await;
     wait_for(u, "/api/v1/namespaces/default/pods/web", |p| p["status"]["phase"] == "Running").await;
+    let (code, out, _) = k.run(&["get", "pods"]).await;
+    assert_eq!(code, 0);
+    let cols: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(cols[0], ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], "server-side printing: {out}");
+    assert_eq!(cols[1][..4], ["web", "1/1", "Running", "0"]);
     let (code, out, err) = k.run(&["exec", "web", "--", "echo", "hi"]).await;
     assert_eq!((code, out.as_str()), (0, "hi\n"), "{err}");
     let (code, _, err) = k.run(&["exec", "web", "--", "false"]).await;

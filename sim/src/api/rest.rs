@@ -14,6 +14,7 @@ use super::query::{CONTINUE_EXPIRED, Continue};
 use super::resources::{self, ResourceType};
 use super::server::{ApiState, Ctx, json_response};
 use super::store::UpdateMode;
+use super::table;
 
 fn meta<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     obj["metadata"][field].as_str()
@@ -91,6 +92,9 @@ pub fn list(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str
                 m.remove("kind");
             }
         }
+    }
+    if table::wants_table(ctx.header(axum::http::header::ACCEPT)) {
+        return Ok(json_response(200, &table::table(rt, &matching, metadata, st.store.clock().now())));
     }
     Ok(json_response(
         200,

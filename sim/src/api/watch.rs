@@ -19,6 +19,7 @@ use super::query::Selectors;
 use super::resources::ResourceType;
 use super::server::{ApiState, Ctx};
 use super::store::{EventType, StoreEvent};
+use super::table;
 
 /// Simulated time between bookmarks (the real server sends one about every minute).
 const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
@@ -70,6 +71,8 @@ struct Watch {
     from: Option<u64>,
     bookmarks: bool,
     initial_events: bool,
+    /// Objects go out as one-row Tables (kubectl's `get -w`).
+    table: bool,
     timeout: Duration,
 }
 
@@ -92,6 +95,7 @@ pub fn watch(st: &Arc<ApiState>, ctx: &Ctx, rt: &'static ResourceType, ns: Optio
         sel,
         from,
         bookmarks: q.flag("allowWatchBookmarks"),
+        table: table::wants_table(ctx.header(header::ACCEPT)),
         initial_events: q.flag("sendInitialEvents"),
         timeout: q.number("timeoutSeconds")?.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
     };
@@ -105,6 +109,14 @@ pub fn watch(st: &Arc<ApiState>, ctx: &Ctx, rt: &'static ResourceType, ns: Optio
 }
 
 impl Watch {
+    fn object_line(&self, kind: &str, obj: &Value) -> Bytes {
+        if !self.table {
+            return line(kind, obj);
+        }
+        let meta = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
+        line(kind, &table::table(self.rt, std::slice::from_ref(obj), meta, self.st.store.clock().now()))
+    }
+
     async fn run(self, tx: mpsc::Sender<Result<Bytes, Infallible>>) {
         let store = &self.st.store;
         let start_rv = store.current_rv();
@@ -131,7 +143,7 @@ impl Watch {
         };
         for ev in &backlog {
             if let Some((kind, obj)) = event_for(ev, &self.sel)
-                && !send(&tx, line(kind, &obj), &mut sent).await
+                && !send(&tx, self.object_line(kind, &obj), &mut sent).await
             {
                 return;
             }
@@ -162,7 +174,7 @@ impl Watch {
                         seen_rv = seen_rv.max(ev.rv);
                         if ev.matches(self.rt, self.ns.as_deref())
                             && let Some((kind, obj)) = event_for(&ev, &self.sel)
-                            && !send(&tx, line(kind, &obj), &mut sent).await
+                            && !send(&tx, self.object_line(kind, &obj), &mut sent).await
                         {
                             return;
                         }
