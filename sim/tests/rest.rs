@@ -255,3 +255,40 @@ async fn delete_with_finalizers_sets_deletion_timestamp_until_they_go() {
     assert_eq!(call(u, "DELETE", &format!("{CMS}/d"), Some("application/json"), Some(&pre)).await.status, 409);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn unknown_fields_warn_by_default_fail_when_strict_and_are_pruned() {
+    let sim = start().await;
+    let u = sim.url();
+    let body = json!({"metadata": {"name": "m"}, "spec": {"vmiName": "v", "vmi_name": "typo"}});
+    let r = post(u, &format!("{VMIMS}?fieldValidation=Strict"), &body).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "VirtualMachineInstanceMigration in version \"v1\" cannot be handled as a VirtualMachineInstanceMigration: strict decoding error: unknown field \"spec.vmi_name\""
+    );
+    let r = post(u, VMIMS, &body).await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.headers.get("warning").unwrap(), "299 - \"unknown field \\\"spec.vmi_name\\\"\"");
+    assert!(r.json()["spec"].get("vmi_name").is_none(), "pruned");
+    let r = call(
+        u,
+        "PATCH",
+        &format!("{VMIMS}/m?fieldValidation=Strict"),
+        Some("application/merge-patch+json"),
+        Some(&json!({"spec": {"x": 1}})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = call(
+        u,
+        "PATCH",
+        &format!("{VMIMS}/m"),
+        Some("application/merge-patch+json"),
+        Some(&json!({"metadata": {"labels": {"a": "b"}}})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers.get("warning").is_none());
+    sim.shutdown().await;
+}

@@ -16,6 +16,7 @@ pub mod pods;
 pub mod query;
 pub mod resources;
 pub mod rest;
+pub mod schema;
 pub mod server;
 pub mod store;
 pub mod table;

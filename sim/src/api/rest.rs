@@ -12,6 +12,7 @@ use super::patch::{self, PatchType};
 use super::pods;
 use super::query::{CONTINUE_EXPIRED, Continue};
 use super::resources::{self, ResourceType};
+use super::schema::{self, FieldValidation};
 use super::server::{ApiState, Ctx, json_response};
 use super::store::UpdateMode;
 use super::table;
@@ -145,6 +146,34 @@ fn check_name(rt: &'static ResourceType, name: &str) -> Result<(), ApiError> {
     Err(ApiError::invalid(rt, rt.kind, name, &[("metadata.name", &msg)]))
 }
 
+/// Checks the fields of a written object against the kind's schema: the Strict error, or the warnings to send
+/// (unknown fields already in `old` are not reported again). Unknown fields are pruned.
+fn validate_fields(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> Result<Vec<String>, ApiError> {
+    let mode = FieldValidation::parse(ctx.query.get("fieldValidation"))?;
+    let before = old.map(|o| schema::unknown_fields(rt, o)).unwrap_or_default();
+    let unknown: Vec<String> = schema::unknown_fields(rt, obj).into_iter().filter(|f| !before.contains(f)).collect();
+    let warnings = schema::enforce(rt, mode, unknown)?;
+    schema::prune(rt, obj);
+    Ok(warnings)
+}
+
+/// A JSON response with `Warning` headers, as the real server sends them (`299 - "<text>"`).
+fn warned(code: u16, body: &Value, warnings: &[String]) -> Response {
+    let mut r = json_response(code, body);
+    for w in warnings {
+        let quoted = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
+        if let Ok(v) = axum::http::HeaderValue::from_str(&quoted) {
+            r.headers_mut().append(axum::http::header::WARNING, v);
+        }
+    }
+    r
+}
+
 /// What the type's registry strategy does to a new object.
 fn prepare_create(rt: &'static ResourceType, obj: &mut Value) {
     if rt == &resources::PODS {
@@ -171,6 +200,7 @@ pub fn create(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&s
     if let Some(name) = meta(&obj, "name").filter(|n| !n.is_empty()) {
         check_name(rt, name)?;
     }
+    let warnings = validate_fields(ctx, rt, &mut obj, None)?;
     if let Some(e) = st.faults.create_error(rt.plural) {
         return Err(e);
     }
@@ -179,7 +209,7 @@ pub fn create(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&s
     let t = Target { rt, ns, name: &name, sub: None, dry_run };
     admit(st, Operation::Create, &t, None, &mut obj)?;
     let created = st.store.create(rt, ns, obj, dry_run)?;
-    Ok(json_response(201, &created))
+    Ok(warned(201, &created, &warnings))
 }
 
 fn update_mode(sub: Option<&str>) -> Result<UpdateMode, ApiError> {
@@ -214,12 +244,13 @@ pub fn update(
     sub: Option<&str>,
 ) -> Result<Response, ApiError> {
     let dry_run = ctx.query.dry_run()?;
-    let obj = ctx.json_body()?;
+    let mut obj = ctx.json_body()?;
     check_namespace(&obj, ns)?;
     check_kind(&obj, rt)?;
     let old = st.store.get(rt, ns, name)?;
+    let warnings = validate_fields(ctx, rt, &mut obj, Some(&old))?;
     let t = Target { rt, ns, name, sub, dry_run };
-    Ok(json_response(200, &write(st, &t, &old, obj)?))
+    Ok(warned(200, &write(st, &t, &old, obj)?, &warnings))
 }
 
 /// `PATCH`: applies the patch to the stored object and writes it as an update; retried on a conflict unless
@@ -250,17 +281,19 @@ pub async fn patch(
                 let mut obj = patch::apply(kind, &json!({"metadata": {}}), &ctx.body)?;
                 obj["metadata"]["name"] = json!(name);
                 check_namespace(&obj, ns)?;
+                let warnings = validate_fields(ctx, rt, &mut obj, None)?;
                 prepare_create(rt, &mut obj);
                 admit(st, Operation::Create, &Target { sub: None, ..t }, None, &mut obj)?;
-                return Ok(json_response(201, &st.store.create(rt, ns, obj, dry_run)?));
+                return Ok(warned(201, &st.store.create(rt, ns, obj, dry_run)?, &warnings));
             }
             r => r?,
         };
-        let new = patch::apply(kind, &old, &ctx.body)?;
+        let mut new = patch::apply(kind, &old, &ctx.body)?;
+        let warnings = validate_fields(ctx, rt, &mut new, Some(&old))?;
         let asked_rv = meta(&new, "resourceVersion") != meta(&old, "resourceVersion");
         match write(st, &t, &old, new) {
             Err(e) if e.code == 409 && e.reason == "Conflict" && !asked_rv => tokio::task::yield_now().await,
-            r => return Ok(json_response(200, &r?)),
+            r => return Ok(warned(200, &r?, &warnings)),
         }
     }
     Err(ApiError::conflict(rt, name))

@@ -232,9 +232,9 @@ async fn handle(State(st): State<Arc<ApiState>>, req: Request) -> Response {
     let time = now_millis();
     let (mut parts, body) = req.into_parts();
     let upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => Bytes::new(),
+    let (body, too_large) = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => (b, false),
+        Err(_) => (Bytes::new(), true),
     };
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let ctx = Ctx {
@@ -246,7 +246,12 @@ async fn handle(State(st): State<Arc<ApiState>>, req: Request) -> Response {
         body,
         upgrade: std::sync::Mutex::new(upgrade),
     };
-    let resp = match dispatch(&st, &ctx).await {
+    let answer = if too_large {
+        Err(ApiError::new(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {MAX_BODY}")))
+    } else {
+        dispatch(&st, &ctx).await
+    };
+    let resp = match answer {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
