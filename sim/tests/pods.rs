@@ -73,7 +73,15 @@ async fn exec_and_logs_refuse_ambiguous_or_unknown_containers() {
     assert_eq!(get(u, &format!("{PODS}/none/exec?command=true")).await.status, 404);
     assert!(exec_ws(u, &format!("{PODS}/two/exec?command=true&container=a"), "v5.channel.k8s.io").await.is_ok());
     let r = get(u, &format!("{PODS}/two/exec?command=true&container=a")).await;
-    assert_eq!(r.status, 400, "exec needs a websocket upgrade");
+    assert_eq!((r.status, r.json()["message"].as_str()), (400, Some("Upgrade request required")));
+    // kubectl's SPDY fallback (a POST) gets the same validation first.
+    let r = call(u, "POST", &format!("{PODS}/two/exec?command=true&container=z"), None, None).await;
+    assert_eq!(r.json()["message"], "container z is not valid for pod two");
+    // A pod no node runs.
+    post(u, PODS, &json!({"metadata": {"name": "pending"}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}))
+        .await;
+    let r = get(u, &format!("{PODS}/pending/exec?command=true")).await;
+    assert_eq!(r.json()["message"], "pod pending does not have a host assigned");
     sim.shutdown().await;
 }
 

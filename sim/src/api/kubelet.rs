@@ -101,6 +101,9 @@ pub fn schedule(pod: &Value, nodes: &[Value]) -> Result<String, String> {
         i += same;
     }
     let n = nodes.len();
+    if n == 0 {
+        return Err("no nodes available to schedule pods".to_string());
+    }
     Err(format!(
         "0/{n} nodes are available: {}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling.",
         reasons.join(", ")

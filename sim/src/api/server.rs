@@ -309,8 +309,8 @@ async fn resource(st: &Arc<ApiState>, ctx: &Ctx, p: &ResourcePath) -> Result<Res
         (&Method::PATCH, Some(name), sub) => rest::patch(st, ctx, p.rt, ns, name, sub).await,
         (&Method::DELETE, Some(name), None) => rest::delete(st, ctx, p.rt, ns, name),
         (&Method::GET, Some(name), Some("log")) => logs::logs(st, ctx, ns.unwrap_or_default(), name),
-        (&Method::GET, Some(name), Some("exec")) => exec::exec(st, ctx, ns.unwrap_or_default(), name),
-        (&Method::POST, Some(_), Some("exec" | "attach")) => Err(ApiError::bad_request("Upgrade request required")),
+        (&Method::GET | &Method::POST, Some(name), Some("exec")) => exec::exec(st, ctx, ns.unwrap_or_default(), name),
+        (&Method::POST, Some(_), Some("attach")) => Err(ApiError::bad_request("Upgrade request required")),
         (&Method::POST, Some(name), Some("eviction")) => rest::evict(st, ctx, ns, name),
         _ => Err(method_not_allowed()),
     }
