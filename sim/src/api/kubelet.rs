@@ -37,6 +37,11 @@ fn meta<'a>(o: &'a Value, f: &str) -> &'a str {
     o["metadata"][f].as_str().unwrap_or_default()
 }
 
+/// 64 random hex digits, the length of container IDs and image digests.
+fn hex64() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
 /// Whether a pod is controlled by a custom resource, whose in-sim controller schedules and starts it.
 pub fn managed_elsewhere(pod: &Value) -> bool {
     pod["metadata"]["ownerReferences"].as_array().is_some_and(|refs| {
@@ -199,12 +204,8 @@ impl Kubelet {
             if let Some(statuses) = p["status"]["ephemeralContainerStatuses"].as_array_mut() {
                 for s in statuses.iter_mut().filter(|s| names.contains(&s["name"])) {
                     s["state"] = json!({"running": {"startedAt": started}});
-                    s["containerID"] = json!(format!("containerd://{}", uuid::Uuid::new_v4().simple()));
-                    s["imageID"] = json!(format!(
-                        "{}@sha256:{}",
-                        s["image"].as_str().unwrap_or(""),
-                        uuid::Uuid::new_v4().simple()
-                    ));
+                    s["containerID"] = json!(format!("containerd://{}", hex64()));
+                    s["imageID"] = json!(format!("{}@sha256:{}", s["image"].as_str().unwrap_or(""), hex64()));
                 }
             }
             Ok(())
@@ -262,8 +263,8 @@ impl Kubelet {
                     cs.iter()
                         .map(|c| {
                             json!({"name": c["name"], "image": c["image"], "ready": true, "restartCount": 0, "started": true,
-                                "imageID": format!("{}@sha256:{}", c["image"].as_str().unwrap_or(""), uuid::Uuid::new_v4().simple()),
-                                "containerID": format!("containerd://{}", uuid::Uuid::new_v4().simple()),
+                                "imageID": format!("{}@sha256:{}", c["image"].as_str().unwrap_or(""), hex64()),
+                                "containerID": format!("containerd://{}", hex64()),
                                 "state": {"running": {"startedAt": now}}, "lastState": {}})
                         })
                         .collect()
