@@ -14,12 +14,12 @@ pub mod logs;
 pub mod patch;
 pub mod pods;
 pub mod query;
+pub mod render;
 pub mod resources;
 pub mod rest;
 pub mod schema;
 pub mod server;
 pub mod store;
-pub mod table;
 pub mod watch;
 
 pub use error::ApiError;

@@ -11,11 +11,11 @@ use super::hooks::{AdmissionRequest, Operation};
 use super::patch::{self, PatchType};
 use super::pods;
 use super::query::{CONTINUE_EXPIRED, Continue};
+use super::render::Rendering;
 use super::resources::{self, ResourceType};
 use super::schema::{self, FieldValidation};
 use super::server::{ApiState, Ctx, json_response};
 use super::store::UpdateMode;
-use super::table;
 
 fn meta<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     obj["metadata"][field].as_str()
@@ -94,13 +94,8 @@ pub fn list(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str
             }
         }
     }
-    if table::wants_table(ctx.header(axum::http::header::ACCEPT)) {
-        return Ok(json_response(200, &table::table(rt, &matching, metadata, st.store.clock().now())));
-    }
-    Ok(json_response(
-        200,
-        &json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": metadata, "items": matching}),
-    ))
+    let rendering = Rendering::from_accept(ctx.header(axum::http::header::ACCEPT));
+    Ok(json_response(200, &rendering.list(rt, matching, metadata, st.store.clock().now())))
 }
 
 /// The namespace of a body must be the path's.

@@ -16,10 +16,10 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::error::ApiError;
 use super::query::Selectors;
+use super::render::Rendering;
 use super::resources::ResourceType;
 use super::server::{ApiState, Ctx};
 use super::store::{EventType, StoreEvent};
-use super::table;
 
 /// Simulated time between bookmarks (the real server sends one about every minute).
 const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
@@ -71,8 +71,8 @@ struct Watch {
     from: Option<u64>,
     bookmarks: bool,
     initial_events: bool,
-    /// Objects go out as one-row Tables (kubectl's `get -w`).
-    table: bool,
+    /// Objects, one-row Tables (kubectl's `get -w`) or metadata only.
+    rendering: Rendering,
     timeout: Duration,
 }
 
@@ -95,7 +95,7 @@ pub fn watch(st: &Arc<ApiState>, ctx: &Ctx, rt: &'static ResourceType, ns: Optio
         sel,
         from,
         bookmarks: q.flag("allowWatchBookmarks"),
-        table: table::wants_table(ctx.header(header::ACCEPT)),
+        rendering: Rendering::from_accept(ctx.header(header::ACCEPT)),
         initial_events: q.flag("sendInitialEvents"),
         timeout: q.number("timeoutSeconds")?.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
     };
@@ -110,11 +110,7 @@ pub fn watch(st: &Arc<ApiState>, ctx: &Ctx, rt: &'static ResourceType, ns: Optio
 
 impl Watch {
     fn object_line(&self, kind: &str, obj: &Value) -> Bytes {
-        if !self.table {
-            return line(kind, obj);
-        }
-        let meta = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
-        line(kind, &table::table(self.rt, std::slice::from_ref(obj), meta, self.st.store.clock().now()))
+        line(kind, &self.rendering.object(self.rt, obj, self.st.store.clock().now()))
     }
 
     async fn run(self, tx: mpsc::Sender<Result<Bytes, Infallible>>) {

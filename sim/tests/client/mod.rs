@@ -45,6 +45,17 @@ impl Resp {
 }
 
 async fn send(base: &str, method: &str, path: &str, ct: Option<&str>, body: Vec<u8>) -> hyper::Response<Incoming> {
+    send_with(base, method, path, ct, None, body).await
+}
+
+async fn send_with(
+    base: &str,
+    method: &str,
+    path: &str,
+    ct: Option<&str>,
+    accept: Option<&str>,
+    body: Vec<u8>,
+) -> hyper::Response<Incoming> {
     let addr = base.trim_start_matches("http://");
     let tcp = TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.unwrap();
@@ -53,13 +64,24 @@ async fn send(base: &str, method: &str, path: &str, ct: Option<&str>, body: Vec<
     if let Some(ct) = ct {
         req = req.header("content-type", ct);
     }
+    if let Some(a) = accept {
+        req = req.header("accept", a);
+    }
     sender.send_request(req.body(Full::new(Bytes::from(body))).unwrap()).await.unwrap()
 }
 
 /// One request, answer read in full.
 pub async fn call(base: &str, method: &str, path: &str, ct: Option<&str>, body: Option<&Value>) -> Resp {
     let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let r = send(base, method, path, ct, body).await;
+    read(send(base, method, path, ct, body).await).await
+}
+
+/// A GET with an `Accept` header.
+pub async fn call_accept(base: &str, path: &str, accept: &str) -> Resp {
+    read(send_with(base, "GET", path, None, Some(accept), vec![]).await).await
+}
+
+async fn read(r: hyper::Response<Incoming>) -> Resp {
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let body = r.into_body().collect().await.unwrap().to_bytes();

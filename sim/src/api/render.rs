@@ -1,17 +1,60 @@
-//! Server-side printing: `meta.k8s.io/v1` Tables, as the real server answers kubectl's
-//! `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`, with the columns of the built-in printers and of
-//! the KubeVirt CRDs' `additionalPrinterColumns`.
+//! The renderings of list and watch answers a client asks for in `Accept`: plain objects, `meta.k8s.io/v1`
+//! Tables (server-side printing, as kubectl asks with `as=Table;v=v1;g=meta.k8s.io`, with the columns of the
+//! built-in printers and of the KubeVirt CRDs' `additionalPrinterColumns`), or `PartialObjectMetadata`
+//! (metadata-only clients).
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::resources::ResourceType;
 
-/// Whether an `Accept` header asks for a Table first.
-pub fn wants_table(accept: Option<&str>) -> bool {
-    accept
-        .and_then(|a| a.split(',').next())
-        .is_some_and(|first| first.contains("as=Table") && first.contains("g=meta.k8s.io") && first.contains("v=v1"))
+/// How objects go out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rendering {
+    Objects,
+    Table,
+    Metadata,
+}
+
+impl Rendering {
+    /// What the first media type of an `Accept` header asks for.
+    pub fn from_accept(accept: Option<&str>) -> Self {
+        let Some(first) = accept.and_then(|a| a.split(',').next()) else { return Self::Objects };
+        let meta_v1 = first.contains("g=meta.k8s.io") && first.contains("v=v1");
+        if meta_v1 && first.contains("as=Table") {
+            Self::Table
+        } else if meta_v1 && first.contains("as=PartialObjectMetadata") {
+            Self::Metadata
+        } else {
+            Self::Objects
+        }
+    }
+
+    /// A list answer of `items` with list metadata `meta`.
+    pub fn list(self, rt: &ResourceType, items: Vec<Value>, meta: Value, now: Timestamp) -> Value {
+        match self {
+            Self::Table => table(rt, &items, meta, now),
+            Self::Metadata => {
+                json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+                "items": items.iter().map(partial_metadata).collect::<Vec<_>>()})
+            }
+            Self::Objects => {
+                json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": meta, "items": items})
+            }
+        }
+    }
+
+    /// The object of a watch event.
+    pub fn object(self, rt: &ResourceType, obj: &Value, now: Timestamp) -> Value {
+        match self {
+            Self::Table => {
+                let meta = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
+                table(rt, std::slice::from_ref(obj), meta, now)
+            }
+            Self::Metadata => partial_metadata(obj),
+            Self::Objects => obj.clone(),
+        }
+    }
 }
 
 /// How a cell is computed.
@@ -235,7 +278,7 @@ fn partial_metadata(obj: &Value) -> Value {
 }
 
 /// A Table of `items` with the list metadata `meta`.
-pub fn table(rt: &ResourceType, items: &[Value], meta: Value, now: Timestamp) -> Value {
+fn table(rt: &ResourceType, items: &[Value], meta: Value, now: Timestamp) -> Value {
     let cols = columns(rt);
     let defs: Vec<Value> = cols
         .iter()
@@ -260,12 +303,21 @@ mod tests {
     use crate::api::resources::{PODS, VMIMS};
 
     #[test]
-    fn accept_headers_of_kubectl_ask_for_tables() {
-        assert!(wants_table(Some(
-            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
-        )));
-        assert!(!wants_table(Some("application/json")));
-        assert!(!wants_table(None));
+    fn accept_headers_choose_the_rendering() {
+        assert_eq!(
+            Rendering::from_accept(Some(
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+            )),
+            Rendering::Table
+        );
+        assert_eq!(
+            Rendering::from_accept(Some(
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+            )),
+            Rendering::Metadata
+        );
+        assert_eq!(Rendering::from_accept(Some("application/json")), Rendering::Objects);
+        assert_eq!(Rendering::from_accept(None), Rendering::Objects);
     }
 
     #[test]
