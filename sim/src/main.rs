@@ -57,23 +57,21 @@ async fn serve(
     speed: f64,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(speed.is_finite() && speed > 0.0, "--speed must be a positive number, not {speed}");
+    // Handlers first: a signal that arrives once `ready` is printed must stop the sim cleanly.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let store = Store::new(SimClock::new(speed));
     load_scenario(&scenario, &store)?;
     let sim = Sim::start(SimOptions { listen, audit_log, ..SimOptions::new(store) }).await?;
     sim.write_kubeconfig(&kubeconfig_out, None)
         .with_context(|| format!("cannot write the kubeconfig {}", kubeconfig_out.display()))?;
     println!("ready {}", sim.url());
-    wait_for_signal().await?;
-    sim.shutdown().await;
-    Ok(())
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
         _ = term.recv() => {}
+        _ = int.recv() => {}
     }
+    sim.shutdown().await;
     Ok(())
 }
 
