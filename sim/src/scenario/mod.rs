@@ -75,7 +75,14 @@ impl Scenario {
 
     /// Parses YAML; `origin` names the source in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ScenarioError> {
-        let s: Self = serde_saphyr::from_str(text).map_err(|e| {
+        // Generated clusters of 20,000 VMs are far beyond the default budget (1M events, 250k nodes).
+        let mut budget = serde_saphyr::Budget::default();
+        budget.max_events = 100_000_000;
+        budget.max_nodes = 50_000_000;
+        budget.max_total_scalar_bytes = 1 << 30;
+        let mut options = serde_saphyr::Options::default();
+        options.budget = Some(budget);
+        let s: Self = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
             let e = e.without_snippet();
             let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
             let msg = e.to_string();
