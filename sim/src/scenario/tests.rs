@@ -401,3 +401,34 @@ fn generated_mixed_cluster_applies_with_every_kind() {
         assert_eq!(has_host_model, kind != "old-host", "{} ({kind})", vm.name);
     }
 }
+
+/// Every object in the store validates against its upstream schema; returns the kinds that have none.
+fn validate_store(store: &Store) -> std::collections::BTreeSet<&'static str> {
+    let mut unchecked = std::collections::BTreeSet::new();
+    for rt in r::ALL {
+        for obj in store.list(rt, None).0 {
+            match crate::openapi::definition_for(&rt.api_version(), rt.kind) {
+                Some(def) => {
+                    if let Err(errors) = crate::openapi::validate(def, &obj) {
+                        panic!("{} {}: {errors:#?}", rt.kind, obj["metadata"]["name"]);
+                    }
+                }
+                None => {
+                    unchecked.insert(rt.kind);
+                }
+            }
+        }
+    }
+    unchecked
+}
+
+#[test]
+fn every_object_validates_against_the_upstream_schemas() {
+    let no_schema = std::collections::BTreeSet::from(["DataVolume", "NetworkAttachmentDefinition"]);
+    assert_eq!(validate_store(&haos().0), no_schema);
+    for (name, _) in BUILTIN {
+        validate_store(&applied(&Scenario::builtin(name).unwrap()).0);
+    }
+    let mixed = Scenario::generate(GenerateOptions { vms: 60, namespaces: 3, nodes: 9, seed: 11, mix: true });
+    assert_eq!(validate_store(&applied(&mixed).0), no_schema);
+}
