@@ -360,13 +360,8 @@ fn generated_yaml_round_trips() {
 
 #[test]
 fn generated_mixed_cluster_applies_with_every_kind() {
-    let s = Scenario::generate(GenerateOptions {
-        vms: generate::MIX.len() * 3,
-        namespaces: 3,
-        nodes: 9,
-        seed: 3,
-        mix: true,
-    });
+    let opts = GenerateOptions { vms: generate::MIX.len() * 3, namespaces: 3, nodes: 9, seed: 3, mix: true };
+    let s = Scenario::generate(opts);
     let (store, applied) = applied(&s);
     let (pods, _) = store.list(&r::PODS, None);
     let running = s.vms.iter().filter(|v| v.running).count();
@@ -397,7 +392,7 @@ fn generated_mixed_cluster_applies_with_every_kind() {
         let node = get(&store, &r::NODES, None, vm.node.as_deref().unwrap());
         let has_host_model =
             node["metadata"]["labels"].as_object().unwrap().keys().any(|k| k.starts_with("host-model-cpu"));
-        let kind = generate::MIX[(vm.name[3..].parse::<usize>().unwrap() + 3) % generate::MIX.len()].0;
+        let kind = opts.kind(vm.name[3..].parse::<usize>().unwrap()).0;
         assert_eq!(has_host_model, kind != "old-host", "{} ({kind})", vm.name);
     }
 }
@@ -431,4 +426,60 @@ fn every_object_validates_against_the_upstream_schemas() {
     }
     let mixed = Scenario::generate(GenerateOptions { vms: 60, namespaces: 3, nodes: 9, seed: 11, mix: true });
     assert_eq!(validate_store(&applied(&mixed).0), no_schema);
+}
+
+/// The reasons simkv's LiveMigratable computes for a store's VMIs, by VM name.
+fn verdicts(store: &Store) -> std::collections::BTreeMap<String, Option<String>> {
+    use crate::kubevirt::migratable::{live_migratable, migration_method};
+    let kv = store.list(&r::KUBEVIRTS, None).0.into_iter().next();
+    store
+        .list(&r::VMIS, None)
+        .0
+        .iter()
+        .map(|vmi| {
+            let node = store.get(&r::NODES, None, vmi["status"]["nodeName"].as_str().unwrap()).ok();
+            let v = live_migratable(vmi, node.as_ref(), kv.as_ref());
+            assert_eq!(vmi["status"]["migrationMethod"], migration_method(vmi), "{}", vmi["metadata"]["name"]);
+            (vmi["metadata"]["name"].as_str().unwrap().to_string(), (!v.migratable).then_some(v.reason))
+        })
+        .collect()
+}
+
+#[test]
+fn generated_reasons_agree_with_simkv() {
+    for (nodes, seed) in [(9, 5), (3, 2)] {
+        let opts = GenerateOptions { vms: generate::MIX.len() * 2, namespaces: 2, nodes, seed, mix: true };
+        let (store, _) = applied(&Scenario::generate(opts));
+        let got = verdicts(&store);
+        let want: std::collections::BTreeMap<String, Option<String>> = (0..opts.vms)
+            .filter(|i| opts.kind(*i).0 != "stopped")
+            .map(|i| (format!("vm-{i:05}"), opts.kind(i).1.map(str::to_string)))
+            .collect();
+        assert_eq!(got, want, "nodes {nodes}");
+        let reasons: std::collections::BTreeSet<_> = got.values().flatten().collect();
+        assert_eq!(reasons.len(), 8, "every LiveMigratable reason of v1.5.2");
+    }
+}
+
+#[test]
+fn blockers_reasons_agree_with_simkv() {
+    let (store, _) = applied(&Scenario::builtin("blockers").unwrap());
+    let want = [
+        ("cluster-db", Some("PersistentReservationNotLiveMigratable")),
+        ("confidential", Some("SEVNotLiveMigratable")),
+        ("gpu-worker", Some("InterfaceNotLiveMigratable")),
+        ("healthy", None),
+        ("hostdisk", Some("DisksNotLiveMigratable")),
+        ("legacy-binding", Some("InterfaceNotLiveMigratable")),
+        ("nic-passthrough", Some("HostDeviceNotLiveMigratable")),
+        ("old-host", Some("CPUModeLiveMigratable")),
+        ("passt-plugin", None),
+        ("rwo-and-bridge", Some("DisksNotLiveMigratable")),
+        ("windows-old", Some("NoTSCFrequencyNotLiveMigratable")),
+        ("windows-passthrough", Some("HypervPassthroughNotLiveMigratable")),
+    ]
+    .map(|(n, r)| (n.to_string(), r.map(str::to_string)));
+    assert_eq!(verdicts(&store), want.into_iter().collect());
+    let (haos_store, _) = haos();
+    assert_eq!(verdicts(&haos_store), [("vm-instance-haos".to_string(), None)].into_iter().collect());
 }
