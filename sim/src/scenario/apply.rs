@@ -9,26 +9,13 @@ use super::{ScenarioError, objects};
 use crate::api::faults::Faults;
 use crate::api::resources::{self, ResourceType};
 use crate::api::{Store, UpdateMode};
-use crate::kubevirt::behaviour::MigrationBehaviour;
-
-/// Migration behaviour of the scenario's VMs: a default and overrides keyed `"namespace/name"`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Behaviours {
-    pub default: MigrationBehaviour,
-    pub per_vm: BTreeMap<String, MigrationBehaviour>,
-}
-
-impl Behaviours {
-    /// The behaviour of the VM `ns/name`.
-    pub fn for_vm(&self, ns: &str, name: &str) -> &MigrationBehaviour {
-        self.per_vm.get(&format!("{ns}/{name}")).unwrap_or(&self.default)
-    }
-}
+use crate::kubevirt::behaviour::BehaviourMap;
 
 /// What applying a scenario hands to the rest of the sim.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
-    pub behaviours: Behaviours,
+    /// Migration behaviours: `migrationDefaults` and each VM's `migration`, keyed `"namespace/name"`.
+    pub behaviours: BehaviourMap,
     pub faults: Faults,
     pub images: BTreeMap<String, ImageTools>,
     /// `cluster.kubernetesVersion`, for `/version`.

@@ -14,11 +14,12 @@ pub mod objects;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-pub use apply::{Applied, Behaviours};
+pub use apply::Applied;
 pub use format::{ImageTools, Scenario};
 pub use generate::{GenerateOptions, generate_yaml};
 
 use crate::api::ApiError;
+use crate::kubevirt::behaviour::BehaviourMap;
 
 /// The built-in scenarios, by name, as shipped in `sim/scenarios/`.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -213,8 +214,8 @@ impl Scenario {
     }
 
     /// The migration behaviour of every VM.
-    pub fn behaviours(&self) -> Behaviours {
-        Behaviours {
+    pub fn behaviours(&self) -> BehaviourMap {
+        BehaviourMap {
             default: self.migration_defaults.clone(),
             per_vm: self
                 .vms
