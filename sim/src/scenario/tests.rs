@@ -483,3 +483,23 @@ fn blockers_reasons_agree_with_simkv() {
     let (haos_store, _) = haos();
     assert_eq!(verdicts(&haos_store), [("vm-instance-haos".to_string(), None)].into_iter().collect());
 }
+
+#[test]
+fn raw_objects_are_created_as_given() {
+    let text = r#"
+nodes: [{name: n1}]
+rawObjects:
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: probe-config, namespace: tools}, data: {target: 10.0.0.1}}
+cluster: {namespaces: [tools]}
+"#;
+    let (store, applied) = applied(&Scenario::from_yaml(text, "raw.yaml").unwrap());
+    let cm = get(&store, &r::CONFIGMAPS, Some("tools"), "probe-config");
+    assert_eq!(cm["data"], json!({"target": "10.0.0.1"}));
+    assert_eq!(applied.kubevirt_namespace, "kubevirt");
+    let bad =
+        Scenario::from_yaml("nodes: []\nrawObjects: [{apiVersion: v9, kind: Gadget, metadata: {name: g}}]\n", "b")
+            .unwrap()
+            .apply(&Store::new(SimClock::default()))
+            .unwrap_err();
+    assert_eq!(bad.to_string(), "rawObjects: v9 Gadget is not a served resource type");
+}
