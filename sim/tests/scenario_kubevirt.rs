@@ -92,3 +92,32 @@ async fn builtin_blockers_are_refused_with_kubevirts_reason() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_faults_behaviours_reach_the_migration_controller() {
+    let (s, _kv) = start("faults", 100.0);
+    let ns = "faults";
+    for vm in ["flaky", "stuck"] {
+        wait_for(&s, 30, |s| s.get(&VMIS, Some(ns), vm).ok().filter(|v| condition(v, "LiveMigratable").is_some()))
+            .await;
+    }
+    let flaky = create_vmim(&s, ns, "flaky").unwrap();
+    let stuck = create_vmim(&s, ns, "stuck").unwrap();
+    let name = |o: &Value| o["metadata"]["name"].as_str().unwrap().to_string();
+    let (flaky, stuck) = (name(&flaky), name(&stuck));
+    let failed = wait_for(&s, 120, |s| s.get(&VMIMS, Some(ns), &flaky).ok().filter(|m| phase(m) == "Failed")).await;
+    assert!(
+        failed["status"]["phaseTransitionTimestamps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["phase"] == "PreparingTarget")
+    );
+    assert_eq!(
+        failed["status"]["migrationState"]["failureReason"], "failed to prepare target: virt-handler not reachable",
+        "the reason from faults.yaml"
+    );
+    // The target pod of `stuck` never gets a node: still Scheduling long after `flaky` has failed.
+    let m = s.get(&VMIMS, Some(ns), &stuck).unwrap();
+    assert_eq!(phase(&m), "Scheduling", "{m:#}");
+}
