@@ -742,6 +742,39 @@ fn launcher_memory(guest: u64) -> u64 {
     guest + (252 << 20) + guest / 512 + 1
 }
 
+/// One entry of Multus' `k8s.v1.cni.cncf.io/network-status`, in Go field order.
+#[derive(serde::Serialize)]
+struct NetworkStatus<'a> {
+    name: &'a str,
+    interface: &'a str,
+    ips: Vec<&'a str>,
+    mac: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    default: bool,
+    dns: Map<String, Value>,
+}
+
+/// The `k8s.v1.cni.cncf.io/network-status` annotation as Multus writes it (indented by four spaces).
+fn network_status(nets: &[NetPlan]) -> String {
+    let list: Vec<NetworkStatus> = nets
+        .iter()
+        .map(|n| NetworkStatus {
+            name: n.multus.as_deref().unwrap_or("kube-ovn"),
+            interface: &n.pod_interface,
+            ips: n.ip.iter().map(String::as_str).collect(),
+            mac: &n.mac,
+            default: n.multus.is_none(),
+            dns: Map::new(),
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(b"    "));
+    // Serialising plain strings and vectors into a Vec cannot fail.
+    let _ = serde::Serialize::serialize(&list, &mut ser);
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// The virt-launcher pod of a running VMI.
 pub fn launcher_pod(vm: &Vm, vmi_uid: &str, node: &str, ctx: &VmContext) -> Value {
     let nets = net_plan(vm, &ctx.auto_ip);
@@ -796,20 +829,8 @@ pub fn launcher_pod(vm: &Vm, vmi_uid: &str, node: &str, ctx: &VmContext) -> Valu
             .collect();
         annotations.insert("k8s.v1.cni.cncf.io/networks".into(), format!("[{}]", list.join(",")));
     }
-    let mut status_list = Vec::new();
-    for n in &nets {
-        let mut e = json!({"name": n.multus.clone().unwrap_or_else(|| "kube-ovn".into()), "interface": n.pod_interface,
-            "ips": n.ip.iter().collect::<Vec<_>>(), "mac": n.mac, "dns": {}});
-        if n.multus.is_none() {
-            e["default"] = json!(true);
-        }
-        status_list.push(e);
-    }
-    if !status_list.is_empty() {
-        annotations.insert(
-            "k8s.v1.cni.cncf.io/network-status".into(),
-            serde_json::to_string_pretty(&status_list).unwrap_or_default(),
-        );
+    if !nets.is_empty() {
+        annotations.insert("k8s.v1.cni.cncf.io/network-status".into(), network_status(&nets));
     }
 
     let mut volumes: Vec<Value> =

@@ -149,11 +149,9 @@ fn haos_launcher_pod_matches_the_fixture() {
     for (k, v) in annotations {
         let fixture_value = &want["metadata"]["annotations"][k];
         if k == "k8s.v1.cni.cncf.io/network-status" {
-            let parse = |v: &Value| serde_json::from_str::<Value>(v.as_str().unwrap()).unwrap();
-            let mut expected = parse(fixture_value);
-            expected[0]["gateway"].take();
-            expected[0].as_object_mut().unwrap().remove("gateway");
-            assert_eq!(parse(v), expected);
+            // Byte for byte, but for Kube-OVN's gateway, which the sim does not model.
+            let gateway = ",\n        \"gateway\": [\n            \"10.244.0.1\"\n        ]";
+            assert_eq!(v.as_str().unwrap(), fixture_value.as_str().unwrap().replace(gateway, ""));
         } else if k != "kubevirt.io/vm-generation" {
             assert_eq!(v, fixture_value, "annotation {k}");
         }
