@@ -68,10 +68,15 @@ impl Scenario {
     /// `haos`/`blockers`/`faults` for a built-in, otherwise a file path.
     pub fn load(name_or_path: &str) -> Result<Self, ScenarioError> {
         if BUILTIN.iter().any(|(n, _)| *n == name_or_path) {
-            Self::builtin(name_or_path)
-        } else {
-            Self::from_file(name_or_path)
+            return Self::builtin(name_or_path);
         }
+        Self::from_file(name_or_path).map_err(|e| match e {
+            ScenarioError::Io { path, error } if error.kind() == std::io::ErrorKind::NotFound => ScenarioError::Io {
+                path: format!("{path} (neither a built-in scenario: haos, blockers, faults; nor a file)"),
+                error,
+            },
+            other => other,
+        })
     }
 
     /// Parses YAML; `origin` names the source in errors.
@@ -119,6 +124,13 @@ impl Scenario {
                 return Err(invalid(format!("node {}: cpu profile {p:?} is not in cpuProfiles", n.name)));
             }
         }
+        let quantity = |what: String, q: &str| match derive::quantity_bytes(q) {
+            Some(_) => Ok(()),
+            None => Err(invalid(format!("{what}: {q:?} is not a quantity such as 4Gi"))),
+        };
+        for it in &self.cluster.instancetypes {
+            quantity(format!("instancetype {} memory", it.name), &it.memory)?;
+        }
         let instancetypes: BTreeSet<&str> = self.cluster.instancetypes.iter().map(|i| i.name.as_str()).collect();
         let classes: BTreeSet<&str> = self.cluster.storage_classes.iter().map(|c| c.name.as_str()).collect();
         let nads: BTreeSet<String> = self.cluster.nads.iter().map(|n| format!("{}/{}", n.namespace, n.name)).collect();
@@ -140,6 +152,9 @@ impl Scenario {
             }
             if vm.running && !pods.insert(format!("{}/{}", vm.namespace, objects::launcher_pod_name(vm))) {
                 return Err(fail("its launcher pod name is taken".into()));
+            }
+            if let Some(m) = &vm.memory {
+                quantity(format!("vm {id}: memory"), m)?;
             }
             if let Some(it) = &vm.instancetype {
                 if !instancetypes.contains(it.as_str()) {
@@ -181,6 +196,9 @@ impl Scenario {
                         "volume {}: needs exactly one of dataVolume, pvc, containerDisk, cloudInitNoCloud, hostDisk",
                         v.name
                     )));
+                }
+                if let Some(size) = &v.size {
+                    quantity(format!("vm {id}: volume {} size", v.name), size)?;
                 }
                 if let Some(c) = objects::claim(v) {
                     if !claims.insert(format!("{}/{c}", vm.namespace)) {

@@ -264,6 +264,8 @@ fn dangling_references_are_rejected() {
         ("volumes: [{name: r}]}", "exactly one of"),
         ("volumes: [{name: r, pvc: p}]}", "no default class"),
         ("running: true, node: n2}", "duplicate mapping key: node"),
+        ("memory: 4GB}", "vm a/b: memory: \"4GB\" is not a quantity such as 4Gi"),
+        ("volumes: [{name: r, containerDisk: x, size: big}]}", "volume r size: \"big\" is not a quantity"),
     ] {
         let text = format!("{base}{tail}\n");
         let err = Scenario::from_yaml(&text, "s.yaml").unwrap_err().to_string();
@@ -273,6 +275,8 @@ fn dangling_references_are_rejected() {
         Scenario::from_yaml("nodes: [{name: n1}]\nvms: [{namespace: a, name: b, node: n9}]\n", "s.yaml").unwrap_err();
     assert_eq!(err.to_string(), "s.yaml: vm a/b: node \"n9\" is not in nodes");
     assert!(matches!(Scenario::builtin("nope"), Err(ScenarioError::UnknownBuiltin(_))));
+    let err = Scenario::load("/nonexistent/haos2.yaml").unwrap_err().to_string();
+    assert!(err.starts_with("/nonexistent/haos2.yaml (neither a built-in scenario"), "{err}");
 }
 
 #[test]
