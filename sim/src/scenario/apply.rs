@@ -46,7 +46,7 @@ impl Creator<'_> {
 }
 
 impl Scenario {
-    /// Creates every object of the scenario in `store` (which should be empty): namespaces, nodes, storage classes,
+    /// Creates every object of the scenario in `store` (empty, or with only a cluster's own namespaces): namespaces, nodes, storage classes,
     /// NADs, instancetypes, the KubeVirt CR, MigrationPolicies, virt-handler pods, and per VM its PVCs/DataVolumes,
     /// the VM, and when running the VMI and virt-launcher pod; then Services and `rawObjects`.
     pub fn apply(&self, store: &Store) -> Result<Applied, ScenarioError> {
@@ -61,7 +61,10 @@ impl Scenario {
         namespaces.extend(cluster.nads.iter().map(|n| n.namespace.as_str()));
         namespaces.extend(self.vms.iter().map(|v| v.namespace.as_str()));
         for ns in namespaces {
-            c.create(&resources::NAMESPACES, None, objects::namespace(ns))?;
+            // A cluster's own namespaces (`default`, `kube-system`, ...) may exist already.
+            if store.get(&resources::NAMESPACES, None, ns).is_err() {
+                c.create(&resources::NAMESPACES, None, objects::namespace(ns))?;
+            }
         }
         for sc in &cluster.storage_classes {
             c.create(&resources::STORAGE_CLASSES, None, objects::storage_class(sc))?;

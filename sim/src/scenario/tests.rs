@@ -505,3 +505,13 @@ cluster: {namespaces: [tools]}
             .unwrap_err();
     assert_eq!(bad.to_string(), "rawObjects: v9 Gadget is not a served resource type");
 }
+
+#[test]
+fn applies_on_top_of_a_clusters_own_namespaces() {
+    let store = Store::new(SimClock::default());
+    crate::empty_cluster(&store).unwrap();
+    let text =
+        "nodes: [{name: n1}]\nvms: [{namespace: default, name: v, node: n1}]\ncluster: {namespaces: [kube-system]}\n";
+    Scenario::from_yaml(text, "d.yaml").unwrap().apply(&store).unwrap();
+    assert!(store.get(&r::VMIS, Some("default"), "v").is_ok());
+}
