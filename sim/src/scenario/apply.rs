@@ -111,7 +111,7 @@ impl Scenario {
                 instancetype,
                 node_ip: node.map(|(ip, _)| ip.as_str()),
                 node_profile: node.and_then(|(_, p)| *p),
-                auto_ip,
+                nets: objects::net_plan(vm, &auto_ip),
                 now: &now,
             };
             for v in &vm.volumes {
