@@ -515,3 +515,18 @@ fn applies_on_top_of_a_clusters_own_namespaces() {
     Scenario::from_yaml(text, "d.yaml").unwrap().apply(&store).unwrap();
     assert!(store.get(&r::VMIS, Some("default"), "v").is_ok());
 }
+
+#[test]
+fn files_load_as_yaml_or_json_by_extension() {
+    let opts = GenerateOptions { vms: 5, namespaces: 2, nodes: 3, seed: 4, mix: true };
+    let dir = std::env::temp_dir();
+    let yaml = dir.join(format!("vmmigrate-sim-scenario-{}.yaml", std::process::id()));
+    let json_path = dir.join(format!("vmmigrate-sim-scenario-{}.json", std::process::id()));
+    std::fs::write(&yaml, generate_yaml(opts).unwrap()).unwrap();
+    std::fs::write(&json_path, serde_json::to_string(&Scenario::generate(opts)).unwrap()).unwrap();
+    let from_yaml = Scenario::load(yaml.to_str().unwrap());
+    let from_json = Scenario::from_file(&json_path);
+    let _ = (std::fs::remove_file(&yaml), std::fs::remove_file(&json_path));
+    assert_eq!(from_yaml.unwrap(), Scenario::generate(opts));
+    assert_eq!(from_json.unwrap(), Scenario::generate(opts));
+}
