@@ -1,8 +1,26 @@
+//! `kubectl-vmmigrate`: parse, set up logging, run, print the error line, exit with the documented code.
+
+use kubectl_vmmigrate::cli::{Cli, tracing_filter};
+use kubectl_vmmigrate::exit::{exit_code, render_error};
+use kubectl_vmmigrate::{app, term::Term};
+
 fn main() {
-    // The CLI is wired in by the foundation work (cli.rs, cluster.rs, exit.rs).
-    std::process::exit(kubectl_vmmigrate_main());
+    let cli = match Cli::try_parse_args(std::env::args_os()) {
+        Ok(cli) => cli,
+        // Prints help/version (exit 0) or the usage error (exit 2).
+        Err(e) => e.exit(),
+    };
+    let term = Term::detect(&cli.global);
+    init_tracing(cli.global.verbosity, term.color_stderr);
+    let result = app::run(cli, term);
+    if let Err(err) = &result {
+        eprintln!("{}", render_error(err));
+    }
+    std::process::exit(exit_code(&result).code());
 }
 
-fn kubectl_vmmigrate_main() -> i32 {
-    0
+/// Logs to stderr at the level `-v` selects (see `cli::tracing_filter`).
+fn init_tracing(verbosity: u8, ansi: bool) {
+    let filter = tracing_subscriber::EnvFilter::new(tracing_filter(verbosity));
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(ansi).with_env_filter(filter).init();
 }
