@@ -244,3 +244,24 @@ fn binary_reaches_a_server_and_reports_unintegrated_commands() {
         assert_eq!(line, format!("error: '{cmd}' is not available in this build"));
     }
 }
+
+#[test]
+fn binary_honours_https_proxy_and_no_proxy_like_kubectl() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::fake_api_server();
+    let cfg = write(dir.path(), "cfg", &single(&server, None));
+    let proxy = format!("http://127.0.0.1:{}", common::closed_port());
+    let with_proxy = |no_proxy: Option<&str>| {
+        let mut cmd = plugin(dir.path());
+        cmd.env("KUBECONFIG", &cfg).env("HTTPS_PROXY", &proxy).env_remove("https_proxy").env_remove("no_proxy");
+        match no_proxy {
+            Some(v) => cmd.env("NO_PROXY", v),
+            None => cmd.env_remove("NO_PROXY"),
+        };
+        cmd.args(["resolve-config", "--ping", "-o", "json"]).output().unwrap()
+    };
+    let direct = with_proxy(Some("127.0.0.1"));
+    assert!(direct.status.success(), "{}", String::from_utf8_lossy(&direct.stderr));
+    let proxied = with_proxy(None);
+    assert_one_error_line(&proxied, 1, &[&format!("cannot reach the Kubernetes API server at {server}"), "tunnel"]);
+}
