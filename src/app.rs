@@ -86,6 +86,69 @@ fn resolve_config(cli: &Cli, args: &ResolveConfigArgs, term: &Term) -> anyhow::R
     Ok(Outcome::Success)
 }
 
+/// Answers a shell completion request (`kubectl-vmmigrate __complete WORD...`, see [`crate::complete`]).
+///
+/// Lookups that fail (no kubeconfig, unreachable cluster, no permission) just contribute no candidates.
+pub fn complete(words: &[String]) -> String {
+    use clap::CommandFactory;
+    let mut completion = crate::complete::complete(&Cli::command(), words);
+    if let Some(dynamic) = completion.dynamic {
+        match lookup(dynamic, &completion.global) {
+            Ok(values) => completion.add_values(values),
+            Err(err) => tracing::debug!("completion lookup failed: {}", crate::exit::chain_message(err.as_ref())),
+        }
+    }
+    completion.render()
+}
+
+/// Time budget of one completion lookup against the cluster: a shell must not hang on TAB.
+const COMPLETION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn lookup(dynamic: crate::complete::Dynamic, global: &crate::cli::GlobalArgs) -> anyhow::Result<Vec<String>> {
+    use crate::complete::Dynamic;
+    use kube::api::{Api, ListParams};
+    let names = |select: fn(cluster::KubeconfigNames) -> Vec<String>| -> anyhow::Result<Vec<String>> {
+        let source = cluster::KubeconfigSource::from_env(global.kubeconfig.as_deref())?;
+        Ok(select(cluster::names(&source)?))
+    };
+    match dynamic {
+        Dynamic::Contexts => names(|n| n.contexts),
+        Dynamic::Clusters => names(|n| n.clusters),
+        Dynamic::Users => names(|n| n.users),
+        Dynamic::Namespaces | Dynamic::VirtualMachines => {
+            let resolved = cluster::resolve_args(global)?;
+            runtime()?.block_on(async {
+                let cluster = resolved.cluster(Some(COMPLETION_TIMEOUT)).await?;
+                let params = ListParams::default();
+                let names: Vec<Option<String>> = match dynamic {
+                    Dynamic::Namespaces => {
+                        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.client.clone());
+                        cluster
+                            .unary(api.list_metadata(&params))
+                            .await?
+                            .items
+                            .into_iter()
+                            .map(|m| m.metadata.name)
+                            .collect()
+                    }
+                    _ => {
+                        let api: Api<crate::kubevirt::VirtualMachine> =
+                            Api::namespaced(cluster.client.clone(), &cluster.namespace);
+                        cluster
+                            .unary(api.list_metadata(&params))
+                            .await?
+                            .items
+                            .into_iter()
+                            .map(|m| m.metadata.name)
+                            .collect()
+                    }
+                };
+                Ok(names.into_iter().flatten().collect())
+            })
+        }
+    }
+}
+
 /// The tokio runtime, built only for commands that talk to the cluster.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")

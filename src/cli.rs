@@ -41,11 +41,11 @@ pub struct Cli {
 }
 
 /// kubectl's global flags (k8s.io/cli-runtime `ConfigFlags`) that this plugin honours, plus output settings.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Path to the kubeconfig file to use (only this file; it must exist). Default: $KUBECONFIG, else ~/.kube/config
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: the current-context)
     #[arg(long, global = true, value_name = "NAME")]
@@ -129,7 +129,13 @@ pub enum Command {
     Probe(ProbeCmdArgs),
     /// Print a shell completion script for the standalone kubectl-vmmigrate binary
     #[command(long_about = "Print a shell completion script for the standalone kubectl-vmmigrate binary.\n\n\
-        Example: kubectl-vmmigrate completion bash > /etc/bash_completion.d/kubectl-vmmigrate")]
+        Example: kubectl-vmmigrate completion bash > /etc/bash_completion.d/kubectl-vmmigrate\n\n\
+        For `kubectl vmmigrate <TAB>` (kubectl 1.26 and later), put an executable file named \
+        kubectl_complete-vmmigrate on your PATH (e.g. in ~/.krew/bin) containing:\n\n\
+        #!/bin/sh\n\
+        exec kubectl-vmmigrate __complete \"$@\"\n\n\
+        It completes subcommands, flags, flag values, contexts from the kubeconfig, and namespaces and VM names \
+        from the cluster.")]
     Completion(CompletionArgs),
     /// Print the kubeconfig files, context, cluster, server and namespace that would be used (no network access)
     ///
@@ -194,7 +200,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub probe: bool,
     /// Write a validation report to this file (repeatable); format from --report-format, else from the extension
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub report: Vec<PathBuf>,
     /// Format of every --report file (default: by extension .md, .json, .xml; else markdown)
     #[arg(long, value_enum, value_name = "FORMAT", requires = "report")]
@@ -212,10 +218,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
     /// Write the results as OpenMetrics text to this file
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub metrics_file: Option<PathBuf>,
     /// Push the results as metrics to this Prometheus Pushgateway URL
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_hint = clap::ValueHint::Url)]
     pub pushgateway: Option<String>,
     /// Settings of the downtime probe (last, so that their help heading does not swallow the flags above).
     #[command(flatten)]

@@ -248,6 +248,24 @@ pub fn resolve_args(global: &GlobalArgs) -> Result<ResolvedConfig, ClusterError>
     resolve(&source, &Selection::from(global))
 }
 
+/// The names defined in the kubeconfig (for shell completion).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KubeconfigNames {
+    pub contexts: Vec<String>,
+    pub clusters: Vec<String>,
+    pub users: Vec<String>,
+}
+
+/// Lists the context, cluster and user names of the (merged) kubeconfig.
+pub fn names(source: &KubeconfigSource) -> Result<KubeconfigNames, ClusterError> {
+    let (merged, _) = load(source)?;
+    Ok(KubeconfigNames {
+        contexts: merged.contexts.into_iter().map(|c| c.name).collect(),
+        clusters: merged.clusters.into_iter().map(|c| c.name).collect(),
+        users: merged.auth_infos.into_iter().map(|u| u.name).collect(),
+    })
+}
+
 /// Reads and merges the kubeconfig files; returns the merged config and the files read.
 fn load(source: &KubeconfigSource) -> Result<(Kubeconfig, Vec<PathBuf>), ClusterError> {
     match source {

@@ -9,6 +9,7 @@ pub mod app;
 pub mod check;
 pub mod cli;
 pub mod cluster;
+pub mod complete;
 pub mod duration;
 pub mod exit;
 pub mod kubevirt;

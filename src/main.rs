@@ -5,7 +5,13 @@ use kubectl_vmmigrate::exit::{exit_code, render_error};
 use kubectl_vmmigrate::{app, term::Term};
 
 fn main() {
-    let cli = match Cli::try_parse_args(std::env::args_os()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == kubectl_vmmigrate::complete::COMPLETE_ARG) {
+        let words: Vec<String> = args[2..].iter().map(|w| w.to_string_lossy().into_owned()).collect();
+        print!("{}", app::complete(&words));
+        return;
+    }
+    let cli = match Cli::try_parse_args(args) {
         Ok(cli) => cli,
         // Prints help/version (exit 0) or the usage error (exit 2).
         Err(e) => e.exit(),

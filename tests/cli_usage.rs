@@ -159,3 +159,32 @@ fn completion_scripts_cover_the_subcommands() {
         assert!(stdout_of(&["completion", shell]).contains("kubectl-vmmigrate"), "{shell}");
     }
 }
+
+#[test]
+fn kubectl_plugin_completion_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let complete = |kubeconfig: &std::path::Path, words: &[&str]| {
+        let out =
+            common::plugin(dir.path()).env("KUBECONFIG", kubeconfig).arg("__complete").args(words).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let server = common::fake_api_server();
+    let two = common::kubeconfig(
+        Some("dev"),
+        &[
+            common::Entry { context: "dev", cluster: "c1", server: &server, user: "u", namespace: Some("ns1") },
+            common::Entry { context: "prod", cluster: "c2", server: "https://prod", user: "u", namespace: None },
+        ],
+    );
+    let cfg = write(dir.path(), "cfg", &two);
+
+    let subcommands = complete(&cfg, &[""]);
+    assert!(subcommands.starts_with("check\t") && subcommands.ends_with(":4\n"), "{subcommands}");
+    assert_eq!(complete(&cfg, &["status", "--context", ""]), "dev\nprod\n:4\n");
+    assert_eq!(complete(&cfg, &["status", ""]), "vm-a\nweb\n:4\n", "VM names from the cluster");
+    assert_eq!(complete(&cfg, &["check", "w"]), "web\n:4\n");
+    assert_eq!(complete(&cfg, &["--context", "prod", "status", ""]), ":4\n", "unreachable cluster: no candidates");
+    let broken = write(dir.path(), "broken", "clusters: {{\n");
+    assert_eq!(complete(&broken, &["status", ""]), ":4\n", "bad kubeconfig: no candidates, no error text");
+}

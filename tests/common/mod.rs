@@ -54,7 +54,7 @@ pub fn closed_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
-/// Serves `GET /version` (and answers 404 to anything else) on 127.0.0.1 from a background thread; returns the
+/// Serves `GET /version` and a metadata list of VMs `vm-a` and `web` in namespace `ns1` (404 for anything else) on 127.0.0.1 from a background thread; returns the
 /// server URL. The thread ends with the test process.
 pub fn fake_api_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -71,7 +71,10 @@ pub fn fake_api_server() -> String {
                 }
             }
             let head = String::from_utf8_lossy(&request);
-            let (status, body) = if head.starts_with("GET /version") {
+            let (status, body) = if head.starts_with("GET /apis/kubevirt.io/v1/namespaces/ns1/virtualmachines") {
+                // What a real API server sends for kube's list_metadata (Accept: PartialObjectMetadataList).
+                ("200 OK", r#"{"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadataList","metadata":{"resourceVersion":"7"},"items":[{"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadata","metadata":{"name":"vm-a","namespace":"ns1"}},{"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadata","metadata":{"name":"web","namespace":"ns1"}}]}"#.to_string())
+            } else if head.starts_with("GET /version") {
                 (
                     "200 OK",
                     r#"{"major":"1","minor":"34","gitVersion":"v1.34.0-fake","gitCommit":"0","gitTreeState":"clean","buildDate":"2025-08-27T00:00:00Z","goVersion":"go1.24","compiler":"gc","platform":"linux/amd64"}"#.to_string(),
