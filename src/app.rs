@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use crate::cli::{Cli, Command, OutputFormat, ResolveConfigArgs};
 use crate::cluster::{self, Cluster};
-use crate::exit::{Message, Outcome};
+use crate::exit::Outcome;
 use crate::term::{self, Term};
 
 /// Runs the command; the result maps to the exit code through [`crate::exit::exit_code`].
@@ -39,10 +39,10 @@ async fn run_cluster_command(cluster: &Cluster, cli: &Cli, term: &Term) -> anyho
         Command::Status(_) => "status",
         Command::Probe(_) => "probe",
         Command::Completion(_) | Command::ResolveConfig(_) => {
-            return Err(Message("internal error: command dispatched to the cluster seam".into()).into());
+            anyhow::bail!("internal error: command dispatched to the cluster seam")
         }
     };
-    Err(Message(format!("'{name}' is not available in this build")).into())
+    anyhow::bail!("'{name}' is not available in this build")
 }
 
 /// `resolve-config`: what the kubeconfig resolves to (and, with `--ping`, the server version).

@@ -16,7 +16,6 @@
 //! [`render_error`] turns an error into the single `error: ...` line printed on stderr.
 
 use std::error::Error as StdError;
-use std::fmt;
 
 /// Process exit codes. See the module documentation for the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,9 +146,19 @@ fn own_message(e: &(dyn StdError + 'static)) -> Option<String> {
     }
 }
 
+/// Longest server message shown; a proxy or load balancer may answer with a whole HTML page.
+const MAX_API_MESSAGE_CHARS: usize = 300;
+
 /// `pods "x" not found (NotFound)`, like kubectl's `Error from server (NotFound): pods "x" not found`.
 fn api_status_message(status: &kube::core::Status) -> String {
-    let message = if status.message.is_empty() { format!("HTTP {}", status.code) } else { status.message.clone() };
+    let message = one_line(&status.message);
+    let message = if message.is_empty() {
+        format!("HTTP {}", status.code)
+    } else if message.chars().count() > MAX_API_MESSAGE_CHARS {
+        format!("{}…", message.chars().take(MAX_API_MESSAGE_CHARS).collect::<String>())
+    } else {
+        message
+    };
     if status.reason.is_empty() { message } else { format!("{message} ({})", status.reason) }
 }
 
@@ -157,18 +166,6 @@ fn api_status_message(status: &kube::core::Status) -> String {
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
-
-/// Wraps a message as an error that displays it verbatim (for errors built from text at the edge).
-#[derive(Debug)]
-pub struct Message(pub String);
-
-impl fmt::Display for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl StdError for Message {}
 
 #[cfg(test)]
 mod tests {
@@ -216,6 +213,14 @@ mod tests {
             render_error(&err),
             "error: get VirtualMachine default/vm1: virtualmachines.kubevirt.io \"vm1\" not found (NotFound)"
         );
+    }
+
+    #[test]
+    fn long_non_kubernetes_error_bodies_are_cut() {
+        let html = format!("<html>\n<body>{}</body></html>", "x".repeat(1000));
+        let status = kube::core::Status::failure(&html, "Failed to parse error data").with_code(502);
+        let line = render_error(&anyhow::Error::new(kube::Error::Api(Box::new(status))));
+        assert!(line.len() < 400 && line.contains("…") && !line.contains('\n'), "{line}");
     }
 
     #[test]

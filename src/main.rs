@@ -8,7 +8,8 @@ fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == kubectl_vmmigrate::complete::COMPLETE_ARG) {
         let words: Vec<String> = args[2..].iter().map(|w| w.to_string_lossy().into_owned()).collect();
-        print!("{}", app::complete(&words));
+        // A closed pipe is not an error for the shell; nothing else can fail here.
+        let _ = kubectl_vmmigrate::term::write_stdout(&app::complete(&words));
         return;
     }
     let cli = match Cli::try_parse_args(args) {

@@ -33,10 +33,9 @@ pub struct Term {
 impl Term {
     /// Settings from the flags and the real streams and environment.
     pub fn detect(global: &GlobalArgs) -> Term {
-        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Term::new(
             global.output,
-            global.no_color || no_color_env,
+            no_color_requested(global.no_color, std::env::var_os("NO_COLOR").as_deref()),
             std::io::stdout().is_terminal(),
             std::io::stderr().is_terminal(),
         )
@@ -61,6 +60,11 @@ impl Term {
     pub fn progress(&self, label: &str) -> Progress {
         if self.interactive { Progress::animated(label) } else { Progress::plain(label, Box::new(std::io::stderr())) }
     }
+}
+
+/// `--no-color`, or `NO_COLOR` set to a non-empty value (https://no-color.org).
+pub fn no_color_requested(flag: bool, no_color_env: Option<&std::ffi::OsStr>) -> bool {
+    flag || no_color_env.is_some_and(|v| !v.is_empty())
 }
 
 /// The few colours the plugin uses (ANSI SGR codes).
@@ -363,6 +367,14 @@ mod tests {
         fn text(&self) -> String {
             String::from_utf8(self.0.lock().map(|v| v.clone()).unwrap_or_default()).unwrap_or_default()
         }
+    }
+
+    #[test]
+    fn no_color_env_counts_only_when_non_empty() {
+        assert!(no_color_requested(true, None));
+        assert!(no_color_requested(false, Some(std::ffi::OsStr::new("1"))));
+        assert!(!no_color_requested(false, Some(std::ffi::OsStr::new(""))));
+        assert!(!no_color_requested(false, None));
     }
 
     #[test]
