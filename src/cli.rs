@@ -59,6 +59,36 @@ pub struct GlobalArgs {
     /// Namespace of the VMs (default: the context's namespace, else "default")
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+    /// The address and port of the Kubernetes API server (instead of the cluster's)
+    #[arg(short = 's', long, global = true, value_name = "URL", value_hint = clap::ValueHint::Url)]
+    pub server: Option<String>,
+    /// Bearer token for authentication to the API server (instead of the user's credentials)
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<Secret>,
+    /// Username to impersonate for the operation
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Group to impersonate for the operation (repeatable)
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_group: Vec<String>,
+    /// UID to impersonate for the operation
+    #[arg(long = "as-uid", global = true, value_name = "UID")]
+    pub as_uid: Option<String>,
+    /// Path to a certificate file for the certificate authority
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub certificate_authority: Option<PathBuf>,
+    /// Path to a client certificate file for TLS
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub client_certificate: Option<PathBuf>,
+    /// Path to a client key file for TLS
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub client_key: Option<PathBuf>,
+    /// Do not verify the server's certificate (insecure)
+    #[arg(long, global = true)]
+    pub insecure_skip_tls_verify: bool,
+    /// Server name to use for server certificate validation
+    #[arg(long, global = true, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
     /// Timeout of a single API request, e.g. 30s, 1m or 10 (seconds); 0 means none. Watches are not cut
     #[arg(long, global = true, value_name = "DURATION", default_value = "0", value_parser = parse_request_timeout)]
     pub request_timeout: RequestTimeout,
@@ -71,6 +101,23 @@ pub struct GlobalArgs {
     /// Log verbosity on stderr: 0 warnings, 2 info, 4 debug, 6 and above trace (kubectl's -v scale)
     #[arg(short = 'v', long = "v", global = true, value_name = "LEVEL", default_value_t = 0)]
     pub verbosity: u8,
+}
+
+/// A secret flag value (`--token`): its `Debug` output is redacted so that logging arguments cannot leak it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
 }
 
 /// `--request-timeout`: `None` means no timeout (kubectl's "0").
@@ -489,6 +536,11 @@ mod tests {
         assert_eq!(cli.global.context.as_deref(), Some("c2"));
         assert_eq!(cli.global.output, OutputFormat::Json);
         assert_eq!(cli.global.request_timeout, RequestTimeout(Some(Duration::from_secs(30))));
+        let cli =
+            parse(&["status", "vm1", "--token", "t0ps3cret", "--as", "alice", "--as-group", "g1", "--as-group", "g2"])
+                .unwrap();
+        assert_eq!(cli.global.as_group, ["g1", "g2"]);
+        assert!(!format!("{cli:?}").contains("t0ps3cret"), "Debug must not show the token");
         let Command::Status(status) = cli.command else { panic!("expected status") };
         assert_eq!(status.vm, "vm1");
     }

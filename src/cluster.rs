@@ -6,6 +6,9 @@
 //! - merging (kubectl's rules): the first file to set a value or a named entry wins; `current-context` comes
 //!   from the first file that sets a non-empty one; an entry of a later file with the same name is ignored whole;
 //! - the context: `--context`, else `current-context`; `--cluster` / `--user` replace the context's;
+//! - kubectl's overrides: `-s/--server`, `--token`, `--as`/`--as-group`/`--as-uid`, `--certificate-authority`,
+//!   `--client-certificate`, `--client-key`, `--insecure-skip-tls-verify`, `--tls-server-name` (see [`Overrides`]);
+//!   `--server` alone is enough, without any kubeconfig;
 //! - the namespace: `-n`, else the context's namespace, else `default`.
 //!
 //! [`Cluster::connect`] then builds the kube client and checks that the API server answers (`GET /version`), so
@@ -24,11 +27,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kube::config::{
-    Context, KubeConfigOptions, Kubeconfig, KubeconfigError, NamedAuthInfo, NamedCluster, NamedContext,
+    AuthInfo, Context, KubeConfigOptions, Kubeconfig, KubeconfigError, NamedAuthInfo, NamedCluster, NamedContext,
 };
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, Secret};
 use crate::exit::chain_message;
 
 /// A connected cluster: the client, and the namespace and context every command works in.
@@ -63,8 +66,8 @@ pub enum ClusterError {
     Load { path: PathBuf, reason: String },
     #[error("cannot find the home directory to locate ~/.kube/config; use --kubeconfig or $KUBECONFIG")]
     NoHome,
-    #[error("none of the kubeconfig files in $KUBECONFIG exists: \"{}\"", join_paths(.0))]
-    NoFiles(Vec<PathBuf>),
+    #[error("no kubeconfig found: \"{}\" does not exist; use --kubeconfig, $KUBECONFIG or --server", join_paths(.0))]
+    NoKubeconfig(Vec<PathBuf>),
     #[error("no context selected: current-context is not set in kubeconfig \"{}\"; use --context", join_paths(.0))]
     NoContext(Vec<PathBuf>),
     #[error("context \"{name}\" does not exist in kubeconfig \"{}\"", join_paths(files))]
@@ -124,22 +127,105 @@ impl KubeconfigSource {
     }
 }
 
-/// What the user selected on the command line (`--context`, `--cluster`, `--user`, `-n`).
+/// What the user selected on the command line (`--context`, `--cluster`, `--user`, `-n`, and overrides).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     pub context: Option<String>,
     pub cluster: Option<String>,
     pub user: Option<String>,
     pub namespace: Option<String>,
+    pub overrides: Overrides,
+}
+
+/// kubectl's connection flags that replace parts of the selected cluster and user (client-go `ConfigOverrides`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub server: Option<String>,
+    pub token: Option<Secret>,
+    pub impersonate: Option<String>,
+    pub impersonate_groups: Vec<String>,
+    pub impersonate_uid: Option<String>,
+    pub certificate_authority: Option<PathBuf>,
+    pub client_certificate: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub insecure_skip_tls_verify: bool,
+    pub tls_server_name: Option<String>,
 }
 
 impl From<&GlobalArgs> for Selection {
     fn from(g: &GlobalArgs) -> Self {
+        let path = |p: &Option<PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
         Selection {
             context: nonempty(g.context.clone()),
             cluster: nonempty(g.cluster.clone()),
             user: nonempty(g.user.clone()),
             namespace: nonempty(g.namespace.clone()),
+            overrides: Overrides {
+                server: nonempty(g.server.clone()),
+                token: g.token.clone().filter(|t| !t.0.is_empty()),
+                impersonate: nonempty(g.as_user.clone()),
+                impersonate_groups: g.as_group.clone(),
+                impersonate_uid: nonempty(g.as_uid.clone()),
+                certificate_authority: path(&g.certificate_authority),
+                client_certificate: path(&g.client_certificate),
+                client_key: path(&g.client_key),
+                insecure_skip_tls_verify: g.insecure_skip_tls_verify,
+                tls_server_name: nonempty(g.tls_server_name.clone()),
+            },
+        }
+    }
+}
+
+impl Overrides {
+    /// Applies the cluster flags like client-go: a CA file replaces inline CA data, and
+    /// `--insecure-skip-tls-verify` without a CA drops the configured CA.
+    fn apply_to_cluster(&self, cluster: &mut kube::config::Cluster) {
+        if let Some(server) = &self.server {
+            cluster.server = Some(server.clone());
+        }
+        if let Some(ca) = &self.certificate_authority {
+            cluster.certificate_authority = Some(ca.display().to_string());
+            cluster.certificate_authority_data = None;
+        }
+        if self.insecure_skip_tls_verify {
+            cluster.insecure_skip_tls_verify = Some(true);
+            if self.certificate_authority.is_none() {
+                cluster.certificate_authority = None;
+                cluster.certificate_authority_data = None;
+            }
+        }
+        if let Some(name) = &self.tls_server_name {
+            cluster.tls_server_name = Some(name.clone());
+        }
+    }
+
+    /// Applies the user flags: `--token` replaces every other token source; client certificate and key files
+    /// replace inline data; `--as`, `--as-group`, `--as-uid` set impersonation.
+    fn apply_to_user(&self, user: &mut AuthInfo) {
+        if let Some(token) = &self.token {
+            user.token = Some(secrecy::SecretString::from(token.0.clone()));
+            user.token_file = None;
+            user.exec = None;
+            user.auth_provider = None;
+            user.username = None;
+            user.password = None;
+        }
+        if let Some(cert) = &self.client_certificate {
+            user.client_certificate = Some(cert.display().to_string());
+            user.client_certificate_data = None;
+        }
+        if let Some(key) = &self.client_key {
+            user.client_key = Some(key.display().to_string());
+            user.client_key_data = None;
+        }
+        if let Some(name) = &self.impersonate {
+            user.impersonate = Some(name.clone());
+        }
+        if !self.impersonate_groups.is_empty() {
+            user.impersonate_groups = Some(self.impersonate_groups.clone());
+        }
+        if let Some(uid) = &self.impersonate_uid {
+            user.impersonate_uid = Some(uid.clone());
         }
     }
 }
@@ -156,8 +242,8 @@ pub enum NamespaceSource {
     Default,
 }
 
-/// The outcome of kubeconfig resolution (no network access). Serializes without credentials.
-#[derive(Debug, Clone, Serialize)]
+/// The outcome of kubeconfig resolution (no network access). Serializes and debug-prints without credentials.
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResolvedConfig {
     /// The files that were read, in merge order (missing `$KUBECONFIG` entries are not listed).
@@ -173,9 +259,25 @@ pub struct ResolvedConfig {
     selected: Kubeconfig,
 }
 
+impl std::fmt::Debug for ResolvedConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedConfig")
+            .field("files", &self.files)
+            .field("context", &self.context)
+            .field("cluster", &self.cluster)
+            .field("user", &self.user)
+            .field("server", &self.server)
+            .field("namespace", &self.namespace)
+            .field("namespace_source", &self.namespace_source)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Resolves the kubeconfig exactly like kubectl (see the module documentation).
 pub fn resolve(source: &KubeconfigSource, selection: &Selection) -> Result<ResolvedConfig, ClusterError> {
-    let (merged, files) = load(source)?;
+    let loaded = load(source)?;
+    let (merged, files) = (loaded.config, loaded.read);
+    let overrides = &selection.overrides;
     let context_name = selection.context.clone().or_else(|| nonempty(merged.current_context.clone()));
     let context: Option<Context> = match &context_name {
         Some(name) => Some(
@@ -188,25 +290,32 @@ pub fn resolve(source: &KubeconfigSource, selection: &Selection) -> Result<Resol
         ),
         None => None,
     };
-    let cluster_name = selection
-        .cluster
-        .clone()
-        .or_else(|| context.as_ref().and_then(|c| nonempty(Some(c.cluster.clone()))))
-        .ok_or_else(|| ClusterError::NoContext(files.clone()))?;
-    let cluster = merged
-        .clusters
-        .iter()
-        .find(|c| c.name == cluster_name)
-        .and_then(|c| c.cluster.clone())
-        .ok_or_else(|| ClusterError::UnknownCluster { name: cluster_name.clone(), files: files.clone() })?;
+    let cluster_name =
+        selection.cluster.clone().or_else(|| context.as_ref().and_then(|c| nonempty(Some(c.cluster.clone()))));
+    let mut cluster = match (&cluster_name, &overrides.server) {
+        (Some(name), _) => merged
+            .clusters
+            .iter()
+            .find(|c| &c.name == name)
+            .map(|c| c.cluster.clone().unwrap_or_default())
+            .ok_or_else(|| ClusterError::UnknownCluster { name: name.clone(), files: files.clone() })?,
+        // Like kubectl, --server alone is enough to name a cluster.
+        (None, Some(_)) => kube::config::Cluster::default(),
+        (None, None) if files.is_empty() => return Err(ClusterError::NoKubeconfig(loaded.considered)),
+        (None, None) => return Err(ClusterError::NoContext(files)),
+    };
+    overrides.apply_to_cluster(&mut cluster);
+    let cluster_name = cluster_name.unwrap_or_default();
     let server = nonempty(cluster.server.clone())
         .ok_or_else(|| ClusterError::NoServer { name: cluster_name.clone(), files: files.clone() })?;
     let user_name = selection.user.clone().or_else(|| context.as_ref().and_then(|c| nonempty(c.user.clone())));
-    let user = user_name.as_ref().and_then(|name| merged.auth_infos.iter().find(|u| &u.name == name).cloned());
-    if let (Some(name), None) = (&selection.user, &user) {
+    let found_user = user_name.as_ref().and_then(|name| merged.auth_infos.iter().find(|u| &u.name == name));
+    if let (Some(name), None) = (&selection.user, found_user) {
         return Err(ClusterError::UnknownUser { name: name.clone(), files });
     }
     // Like client-go, a context whose user does not exist means "no credentials", not an error.
+    let mut user = found_user.and_then(|u| u.auth_info.clone()).unwrap_or_default();
+    overrides.apply_to_user(&mut user);
     let (namespace, namespace_source) = match (&selection.namespace, context.as_ref().and_then(|c| c.namespace.clone()))
     {
         (Some(ns), _) => (ns.clone(), NamespaceSource::Flag),
@@ -216,7 +325,7 @@ pub fn resolve(source: &KubeconfigSource, selection: &Selection) -> Result<Resol
     const SELECTED: &str = "selected";
     let selected = Kubeconfig {
         clusters: vec![NamedCluster { name: SELECTED.into(), cluster: Some(cluster), ..Default::default() }],
-        auth_infos: user.map(|u| NamedAuthInfo { name: SELECTED.into(), ..u }).into_iter().collect(),
+        auth_infos: vec![NamedAuthInfo { name: SELECTED.into(), auth_info: Some(user), ..Default::default() }],
         contexts: vec![NamedContext {
             name: SELECTED.into(),
             context: Some(Context {
@@ -258,7 +367,7 @@ pub struct KubeconfigNames {
 
 /// Lists the context, cluster and user names of the (merged) kubeconfig.
 pub fn names(source: &KubeconfigSource) -> Result<KubeconfigNames, ClusterError> {
-    let (merged, _) = load(source)?;
+    let merged = load(source)?.config;
     Ok(KubeconfigNames {
         contexts: merged.contexts.into_iter().map(|c| c.name).collect(),
         clusters: merged.clusters.into_iter().map(|c| c.name).collect(),
@@ -266,31 +375,35 @@ pub fn names(source: &KubeconfigSource) -> Result<KubeconfigNames, ClusterError>
     })
 }
 
-/// Reads and merges the kubeconfig files; returns the merged config and the files read.
-fn load(source: &KubeconfigSource) -> Result<(Kubeconfig, Vec<PathBuf>), ClusterError> {
-    match source {
-        KubeconfigSource::Explicit(path) | KubeconfigSource::Default(path) => {
-            Ok((read_file(path)?, vec![path.clone()]))
+/// The merged kubeconfig, the files read, and the files looked for.
+struct Loaded {
+    config: Kubeconfig,
+    read: Vec<PathBuf>,
+    considered: Vec<PathBuf>,
+}
+
+/// Reads and merges the kubeconfig files. Like kubectl, missing `$KUBECONFIG` entries and a missing
+/// `~/.kube/config` count as empty (resolution fails later unless `--server` names the cluster); a missing
+/// `--kubeconfig` file is an error.
+fn load(source: &KubeconfigSource) -> Result<Loaded, ClusterError> {
+    let (paths, must_exist) = match source {
+        KubeconfigSource::Explicit(path) => (std::slice::from_ref(path), true),
+        KubeconfigSource::Default(path) => (std::slice::from_ref(path), false),
+        KubeconfigSource::EnvList(paths) => (paths.as_slice(), false),
+    };
+    let mut loaded = Loaded { config: Kubeconfig::default(), read: Vec::new(), considered: paths.to_vec() };
+    for path in paths {
+        if !must_exist && !path.exists() {
+            tracing::debug!(path = %path.display(), "skipping missing kubeconfig file");
+            continue;
         }
-        KubeconfigSource::EnvList(paths) => {
-            let mut merged = Kubeconfig::default();
-            let mut files = Vec::new();
-            for path in paths {
-                if !path.exists() {
-                    tracing::debug!(path = %path.display(), "skipping missing kubeconfig file listed in $KUBECONFIG");
-                    continue;
-                }
-                let next = read_file(path)?;
-                merged =
-                    merged.merge(next).map_err(|e| ClusterError::Load { path: path.clone(), reason: e.to_string() })?;
-                files.push(path.clone());
-            }
-            if files.is_empty() {
-                return Err(ClusterError::NoFiles(paths.clone()));
-            }
-            Ok((merged, files))
-        }
+        let next = read_file(path)?;
+        loaded.config = std::mem::take(&mut loaded.config)
+            .merge(next)
+            .map_err(|e| ClusterError::Load { path: path.clone(), reason: e.to_string() })?;
+        loaded.read.push(path.clone());
     }
+    Ok(loaded)
 }
 
 /// Reads one kubeconfig file, normalised for kubectl's merge rules (empty values count as unset; `kind` and

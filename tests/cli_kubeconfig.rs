@@ -91,7 +91,7 @@ fn missing_list_entries_are_skipped_and_empty_current_context_is_unset() {
     assert_eq!((r.namespace.as_str(), r.namespace_source), ("default", NamespaceSource::Default));
 
     let err = resolve(&KubeconfigSource::EnvList(vec![dir.path().join("nope")]), &Selection::default()).unwrap_err();
-    assert!(matches!(err, ClusterError::NoFiles(_)), "{err}");
+    assert!(matches!(err, ClusterError::NoKubeconfig(_)), "{err}");
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn binary_config_errors_are_one_line_exit_1() {
     assert_one_error_line(&out, 1, &["context \"nope\" does not exist"]);
 
     let no_home = plugin(&dir.path().join("no-home")).args(["status", "vm1"]).output().unwrap();
-    assert_one_error_line(&no_home, 1, &["cannot load kubeconfig", ".kube/config"]);
+    assert_one_error_line(&no_home, 1, &["no kubeconfig found", "no-home/.kube/config", "--server"]);
 }
 
 #[test]
@@ -264,4 +264,60 @@ fn binary_honours_https_proxy_and_no_proxy_like_kubectl() {
     assert!(direct.status.success(), "{}", String::from_utf8_lossy(&direct.stderr));
     let proxied = with_proxy(None);
     assert_one_error_line(&proxied, 1, &[&format!("cannot reach the Kubernetes API server at {server}"), "tunnel"]);
+}
+
+#[tokio::test]
+async fn kubectl_overrides_replace_cluster_and_user_settings() {
+    use kubectl_vmmigrate::cli::Secret;
+    use kubectl_vmmigrate::cluster::Overrides;
+    use secrecy::ExposeSecret;
+
+    let dir = tempfile::tempdir().unwrap();
+    // A CA that cannot be decoded: building the client config fails unless --insecure-skip-tls-verify drops it.
+    let cfg = write(
+        dir.path(),
+        "cfg",
+        &single("https://real:6443", Some("ns1")).replace(
+            "    server: https://real:6443\n",
+            "    server: https://real:6443\n    certificate-authority-data: \"!!not-base64\"\n",
+        ),
+    );
+    let source = KubeconfigSource::Explicit(cfg.clone());
+    let err = resolve(&source, &Selection::default()).unwrap().kube_config(None).await.unwrap_err();
+    assert!(err.to_string().starts_with(&format!("invalid kubeconfig \"{}\"", cfg.display())), "{err}");
+
+    let overrides = Overrides {
+        server: Some("https://other:443".into()),
+        token: Some(Secret("flag-token".into())),
+        impersonate: Some("alice".into()),
+        impersonate_groups: vec!["devs".into(), "ops".into()],
+        insecure_skip_tls_verify: true,
+        tls_server_name: Some("api.internal".into()),
+        ..Default::default()
+    };
+    let r = resolve(&source, &Selection { overrides, ..Default::default() }).unwrap();
+    assert_eq!((r.server.as_str(), r.namespace.as_str()), ("https://other:443", "ns1"));
+    let config = r.kube_config(None).await.unwrap();
+    assert!(config.accept_invalid_certs && config.root_cert.is_none());
+    assert_eq!(config.tls_server_name.as_deref(), Some("api.internal"));
+    assert_eq!(config.auth_info.token.as_ref().map(|t| t.expose_secret().to_string()), Some("flag-token".into()));
+    assert_eq!(config.auth_info.impersonate.as_deref(), Some("alice"));
+    assert_eq!(config.auth_info.impersonate_groups, Some(vec!["devs".into(), "ops".into()]));
+    assert!(!format!("{r:?}").contains("flag-token") && !format!("{r:?}").contains(SECRET_TOKEN));
+}
+
+#[test]
+fn server_flag_alone_needs_no_kubeconfig() {
+    let home = tempfile::tempdir().unwrap();
+    let server = common::fake_api_server();
+    let out = plugin(home.path())
+        .args(["resolve-config", "--ping", "-o", "json", "--server", &server, "--token", "abc"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["server"].as_str(), v["namespace"].as_str()), (Some(server.as_str()), Some("default")));
+    assert_eq!(v["files"], serde_json::json!([]));
+    assert_eq!(v["serverVersion"], "v1.34.0-fake");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("abc"));
 }
