@@ -30,8 +30,8 @@ pub fn run(cli: Cli, term: Term) -> anyhow::Result<Outcome> {
 /// THE seam where the `check`, `run`, `cancel`, `status` and `probe` modules are wired in.
 ///
 /// Until a module is integrated its command reports that it is not available in this build (exit 1).
-async fn run_cluster_command(cluster: &Cluster, cli: &Cli, term: &Term) -> anyhow::Result<Outcome> {
-    let _ = (cluster, term);
+/// (The parameters are unused until then; the integrated commands take the cluster, their args and the terminal.)
+async fn run_cluster_command(_cluster: &Cluster, cli: &Cli, _term: &Term) -> anyhow::Result<Outcome> {
     let name = match &cli.command {
         Command::Check(_) => "check",
         Command::Run(_) => "run",

@@ -451,6 +451,19 @@ mod tests {
     }
 
     #[test]
+    fn animated_progress_switches_from_spinner_to_bar() {
+        let p = Progress::animated("vm1");
+        p.set_message("Scheduling");
+        p.set_fraction(5, 10);
+        p.println("a log line");
+        let Mode::Animated(bar) = &*p.mode else { panic!("expected an animated progress") };
+        assert_eq!((bar.length(), bar.position(), bar.message()), (Some(10), 5, "Scheduling".to_string()));
+        p.finish("Succeeded");
+        assert!(bar.is_finished());
+        assert_eq!(bar.message(), "Succeeded");
+    }
+
+    #[test]
     fn progress_styles_are_valid() {
         for template in [SPINNER_TEMPLATE, BAR_TEMPLATE, FINISHED_TEMPLATE] {
             assert!(indicatif::ProgressStyle::with_template(template).is_ok(), "{template}");
