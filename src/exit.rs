@@ -58,6 +58,13 @@ pub enum Outcome {
     Interrupted,
 }
 
+impl Outcome {
+    /// The verdict of `check`: any blocker is [`Outcome::NotMigratable`]; warnings are too under `--strict`.
+    pub fn of_check(blockers: usize, warnings: usize, strict: bool) -> Outcome {
+        if blockers > 0 || (strict && warnings > 0) { Outcome::NotMigratable } else { Outcome::Success }
+    }
+}
+
 impl From<Outcome> for ExitCode {
     fn from(outcome: Outcome) -> Self {
         match outcome {
@@ -187,6 +194,14 @@ mod tests {
             assert!(HELP_TABLE.contains(&format!("\n  {code} ")), "help table lists {code}");
         }
         assert!(HELP_TABLE.contains("\n  1 ") && HELP_TABLE.contains("\n  2 "));
+    }
+
+    #[test]
+    fn check_verdicts() {
+        assert_eq!(Outcome::of_check(0, 0, false), Outcome::Success);
+        assert_eq!(Outcome::of_check(0, 2, false), Outcome::Success);
+        assert_eq!(Outcome::of_check(0, 2, true), Outcome::NotMigratable);
+        assert_eq!(Outcome::of_check(1, 0, false), Outcome::NotMigratable);
     }
 
     #[test]
