@@ -78,7 +78,10 @@ su nobody -s /bin/sh -c 'ping -D -O -n -i 0.001 -W 1 -w 1 10.213.9.2' >"$OUT/ipu
 
 # BusyBox (FEATURE_FANCY_PING), no outage and a 0.73 s blackhole.
 busybox ping -i 0.02 -W 1 -w 2 10.213.9.2 >"$OUT/busybox-normal.txt" 2>&1 || true
-blackhole busybox-blackhole-730ms 1.5 0.73 busybox ping -i 0.02 -W 1 -w 4 10.213.9.2
+# The plugin stamps BusyBox lines on receipt; the same is done here by prefixing each line with `date +%s.%N` as it
+# arrives through a pipe (BusyBox flushes every line).
+blackhole busybox-blackhole-730ms-stamped 1.5 0.73 sh -c \
+  'busybox ping -i 0.02 -W 1 -w 4 10.213.9.2 2>&1 | while read -r l; do echo "$(date +%s.%N) $l"; done'
 # BusyBox, target unreachable (link down, no neighbour).
 nsx ip link set "$N" down
 ip neigh flush dev "$H"
