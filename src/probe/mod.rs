@@ -4,4 +4,5 @@ pub mod analysis;
 pub mod command;
 pub mod http;
 pub mod ping;
+pub mod synthetic;
 pub mod target;
