@@ -197,8 +197,8 @@ fn http_blackhole_is_measured_within_its_resolution() {
     assert!(summary.failed >= 1);
     let a = analyse(&series, None, AnalysisOptions::default());
     assert_eq!(a.windows.len(), 1);
-    // a failed request waits for curl's --max-time (0.5 s): the resolution says so
-    assert!(a.windows[0].resolution_ms >= 500.0, "{:?}", a.windows[0]);
+    // a failed request waits for curl's --max-time (0.5 s), so an edge is that wide: the resolution says so
+    assert!(a.windows[0].resolution_ms >= 250.0, "{:?}", a.windows[0]);
     assert_within(&a, outage(include_str!("../testdata/ping/http-blackhole-730ms.outage")));
 }
 

@@ -2,11 +2,14 @@
 //!
 //! The method (see `testdata/ping/README.md` for the real captures it was checked against):
 //! - an **outage window** is a maximal run of lost samples (by sequence number);
-//! - its length is `t(first reply after) − t(last reply before) − interval`, from the reply timestamps and the
-//!   **achieved** interval (the median spacing of consecutive replies, which may be larger than the one asked for:
-//!   `ping -i 0.02` achieved about 24 ms on the capture machine). The lost count × interval is kept as a cross-check;
-//! - the **downtime** is the longest window, with a resolution of ± the achieved interval (± the widest sample
-//!   spacing at the window's edges if larger, as for HTTP requests that wait for their timeout);
+//! - the outage began between the last answered sample and the first lost one, and ended between the last lost
+//!   sample and the first answered one; each edge is taken in the middle of its interval and known to ± half its
+//!   width. For ping at a steady spacing this is exactly `t(first reply after) − t(last reply before) − interval`
+//!   with a resolution of ± one interval, where the interval is the **achieved** one (replies are timestamped; ping
+//!   achieves more than it is asked: `ping -i 0.02` gave about 24 ms on the capture machine). For HTTP the edges are
+//!   as wide as the requests around them (a failed request waits for its timeout), and the resolution says so. The
+//!   lost count × achieved interval is kept as a cross-check, not as the figure;
+//! - the **downtime** is the longest window, with that window's resolution;
 //! - no loss at all is reported as [`Downtime::BelowResolution`], never as a plain zero; a target that never answered
 //!   and a probe that cannot measure are [`Downtime::NotMeasured`]; a probe that died early or an outage still open at
 //!   the end is [`Downtime::Incomplete`] (a lower bound), never a zero.
@@ -130,15 +133,17 @@ pub struct OutageWindow {
     pub last_ok_before_us: Option<UnixMicros>,
     /// The first answered sample after the window (cluster clock), if any.
     pub first_ok_after_us: Option<UnixMicros>,
-    /// Estimated start: one interval after the last answer (cluster clock), or the first lost sample if none.
+    /// Estimated start (cluster clock): midway between the last answer and the first loss, or the first loss if
+    /// nothing answered before.
     pub start_us: UnixMicros,
-    /// Estimated end: the first answer after it (cluster clock), or the last lost sample if none.
+    /// Estimated end (cluster clock): midway between the last loss and the first answer, or the last loss if
+    /// nothing answered after.
     pub end_us: UnixMicros,
-    /// `end − start`, i.e. reply gap − interval, never negative. A lower bound when `closed` is false.
+    /// `end − start` (for steady ping: reply gap − interval), never negative. A lower bound when `closed` is false.
     pub length_ms: f64,
     /// Cross-check: lost count × achieved interval.
     pub lost_estimate_ms: f64,
-    /// ± this much on `length_ms`.
+    /// ± this much on `length_ms`: half the sum of the two edges' widths (one interval for steady ping).
     pub resolution_ms: f64,
     /// Both edges were seen (an answer before and after).
     pub closed: bool,
@@ -289,17 +294,21 @@ fn us_to_ms(us: i64) -> f64 {
 
 /// Median spacing of answered samples with consecutive sequence numbers, if there is any such pair.
 fn achieved_interval_ms(samples: &[Sample]) -> Option<f64> {
-    let spacings: Vec<f64> = samples
+    median_spacing_ms(samples.iter().filter(|s| s.ok).map(|s| (s.seq, s.at_us)))
+}
+
+/// Median time between points `(seq, at)` whose sequence numbers follow each other (input ordered by seq).
+pub(crate) fn median_spacing_ms(points: impl Iterator<Item = (u64, UnixMicros)>) -> Option<f64> {
+    let points: Vec<(u64, UnixMicros)> = points.collect();
+    let spacings = points
         .windows(2)
-        .filter(|p| p[0].ok && p[1].ok && p[1].seq == p[0].seq + 1)
-        .map(|p| us_to_ms(p[1].at_us.saturating_sub(p[0].at_us)).max(0.0))
-        .collect();
-    median(spacings)
+        .filter(|p| p[1].0 == p[0].0.saturating_add(1))
+        .map(|p| us_to_ms(p[1].1.saturating_sub(p[0].1)).max(0.0));
+    median(spacings.collect())
 }
 
 /// Windows on the prober's clock, unplaced.
 fn outage_windows(samples: &[Sample], interval_ms: f64) -> Vec<OutageWindow> {
-    let interval_us = (interval_ms * 1000.0).round() as i64;
     let mut windows = Vec::new();
     let mut i = 0;
     while i < samples.len() {
@@ -315,15 +324,13 @@ fn outage_windows(samples: &[Sample], interval_ms: f64) -> Vec<OutageWindow> {
         let before = first.checked_sub(1).map(|b| samples[b]);
         let after = samples.get(i).copied();
         let (first_lost, last_lost) = (lost[0], lost[lost.len() - 1]);
-        let start = before.map_or(first_lost.at_us, |b| b.at_us.saturating_add(interval_us));
-        let end = after.map_or(last_lost.at_us, |a| a.at_us).max(start);
-        // The edges are only known to within the spacing of the samples around them.
-        let edge_spacing = |a: Option<Sample>, b: Option<Sample>| match (a, b) {
-            (Some(a), Some(b)) => us_to_ms(b.at_us.saturating_sub(a.at_us)).max(0.0),
-            _ => 0.0,
-        };
-        let resolution =
-            interval_ms.max(edge_spacing(before, Some(first_lost))).max(edge_spacing(Some(last_lost), after));
+        // The outage began between the last answer and the first loss, and ended between the last loss and the
+        // first answer: take the middle of each edge, known to ± half its width.
+        let edge =
+            |a: Sample, b: Sample| (midpoint(a.at_us, b.at_us), us_to_ms(b.at_us.saturating_sub(a.at_us)).max(0.0));
+        let (start, start_width) = before.map_or((first_lost.at_us, 0.0), |b| edge(b, first_lost));
+        let (end, end_width) = after.map_or((last_lost.at_us, 0.0), |a| edge(last_lost, a));
+        let end = end.max(start);
         let lost_count = lost.len() as u64;
         windows.push(OutageWindow {
             first_lost_seq: first_lost.seq,
@@ -335,13 +342,17 @@ fn outage_windows(samples: &[Sample], interval_ms: f64) -> Vec<OutageWindow> {
             end_us: end,
             length_ms: us_to_ms(end.saturating_sub(start)),
             lost_estimate_ms: lost_count as f64 * interval_ms,
-            resolution_ms: resolution,
+            resolution_ms: ((start_width + end_width) / 2.0).max(f64::MIN_POSITIVE),
             closed: before.is_some() && after.is_some(),
             phase: None,
             offset_from_switchover_ms: None,
         });
     }
     windows
+}
+
+fn midpoint(a: UnixMicros, b: UnixMicros) -> UnixMicros {
+    a.saturating_add(b.saturating_sub(a) / 2)
 }
 
 /// Moves a window onto the cluster clock and places it on the timeline.
@@ -503,8 +514,8 @@ mod tests {
         assert!(!a.windows[0].closed);
         match a.downtime {
             Downtime::Incomplete { at_least_ms, reason, .. } => {
-                // lost from 2.000 s to the last sample at 2.980 s; start = last reply (1.98 s) + 20 ms.
-                assert_eq!(at_least_ms, 980.0);
+                // lost from 2.000 s to the last sample at 2.980 s; start midway from the last reply at 1.98 s.
+                assert_eq!(at_least_ms, 990.0);
                 assert!(reason.contains("end of the probe"));
             }
             other => panic!("{other:?}"),
@@ -549,10 +560,10 @@ mod tests {
         // The prober's clock is 1 s behind the cluster's.
         let a = analyse(&s, Some(&timeline), AnalysisOptions { clock_offset_us: 1_000_000 });
         let w = &a.windows[0];
-        assert_eq!(w.start_us, 3_000_000);
-        assert_eq!(w.end_us, 3_600_000);
+        assert_eq!(w.start_us, 2_990_000);
+        assert_eq!(w.end_us, 3_590_000);
         assert_eq!(w.phase.as_deref(), Some("Running"));
-        assert_eq!(w.offset_from_switchover_ms, Some(400.0));
+        assert_eq!(w.offset_from_switchover_ms, Some(390.0));
         assert_eq!(a.clock_offset_ms, 1000.0);
         // Answers on the cluster clock: 2.0 s .. 5.98 s minus the lost 3.0 .. 3.58 s; migration window 1.5 .. 3.5 s.
         let by = a.rtt_by_phase;

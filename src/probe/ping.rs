@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::analysis::{ProbeEnd, ProbeSeries, Sample, UnixMicros};
+use super::analysis::{ProbeEnd, ProbeSeries, Sample, UnixMicros, median_spacing_ms};
 
 /// Largest span of sequence numbers turned into samples (about 11 hours at 20 ms); beyond it the run is refused
 /// rather than allocating without bound on corrupt input.
@@ -410,9 +410,12 @@ impl PingParser {
             let reason = "the replies carry no timestamps (neither ping -D nor receive times)".to_string();
             return series(Vec::new(), ProbeEnd::CannotMeasure { reason });
         }
+        // iputils prints "no answer yet for N" when it sends N+1: one achieved interval after N was due.
+        let spacing_us =
+            median_spacing_ms(timed.iter().copied()).map_or(interval_us, |ms| (ms * 1000.0).round() as i64);
         let hints = self.unanswered.iter().filter(|(seq, _)| !self.replies.contains_key(seq));
         let mut anchors: Vec<(u64, UnixMicros)> = timed.clone();
-        anchors.extend(hints.filter_map(|(seq, at)| at.map(|at| (*seq, at.saturating_sub(interval_us)))));
+        anchors.extend(hints.filter_map(|(seq, at)| at.map(|at| (*seq, at.saturating_sub(spacing_us)))));
         anchors.sort_unstable();
         let samples = (first..=last)
             .filter_map(|seq| match self.replies.get(&seq) {
@@ -428,7 +431,7 @@ impl PingParser {
     }
 
     /// When lost request `seq`'s reply was due, from the anchors (timed replies, and `no answer yet` lines moved back
-    /// one interval: iputils prints them when it sends the next request): interpolated between the anchors around
+    /// one achieved interval: iputils prints them when it sends the next request): interpolated between the anchors around
     /// it, else extrapolated from the nearest one by the requested interval, else from the first line's time.
     fn lost_time(&self, anchors: &[(u64, UnixMicros)], seq: u64, first: u64, interval_us: i64) -> Option<UnixMicros> {
         let idx = anchors.partition_point(|(s, _)| *s < seq);
