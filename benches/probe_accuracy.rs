@@ -36,7 +36,7 @@ fn ping_series(lines: impl Iterator<Item = (String, Option<i64>)>, interval_ms: 
     for (line, at) in lines {
         p.feed(&line, at);
     }
-    p.finish(Duration::from_secs_f64(interval_ms / 1000.0), Duration::from_secs(3600))
+    p.finish("target", Duration::from_secs_f64(interval_ms / 1000.0), Duration::from_secs(3600)).0
 }
 
 /// Error statistics over a set of signed errors.

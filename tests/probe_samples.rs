@@ -24,7 +24,7 @@ fn outage(text: &str) -> (i64, i64, i64, i64) {
 fn iputils(text: &str, interval_ms: u64, deadline_s: u64) -> (Vec<PingEvent>, TargetAnalysis) {
     let mut p = PingParser::new();
     let events: Vec<PingEvent> = text.lines().map(|l| p.feed(l, None)).collect();
-    let series = p.finish(Duration::from_millis(interval_ms), Duration::from_secs(deadline_s));
+    let (series, _) = p.finish("10.213.9.2", Duration::from_millis(interval_ms), Duration::from_secs(deadline_s));
     (events, analyse(&series, None, AnalysisOptions::default()))
 }
 
@@ -108,7 +108,7 @@ fn windows_are_placed_against_the_outage_instant() {
     let (add_start, add_end, _, _) = outage(include_str!("../testdata/ping/iputils-blackhole-730ms.outage"));
     let mut p = PingParser::new();
     text.lines().for_each(|l| drop(p.feed(l, None)));
-    let series = p.finish(Duration::from_millis(20), Duration::from_secs(4));
+    let (series, _) = p.finish("10.213.9.2", Duration::from_millis(20), Duration::from_secs(4));
     let timeline = MigrationTimeline {
         phases: vec![
             PhaseMark { phase: "Scheduling".into(), at_us: add_start - 1_000_000 },
@@ -135,6 +135,11 @@ fn iputils_host_unreachable_is_not_measured() {
     assert_eq!(a.received, 0);
     assert_eq!(a.sent, 12);
     assert!(matches!(a.downtime, Downtime::NotMeasured { ref reason } if reason.contains("never answered")));
+    let mut p = PingParser::new();
+    include_str!("../testdata/ping/iputils-host-unreachable.txt").lines().for_each(|l| drop(p.feed(l, None)));
+    let (_, summary) = p.finish("10.213.9.2", Duration::from_millis(200), Duration::from_secs(4));
+    assert_eq!(summary.errors, ["From 10.213.9.1: Destination Host Unreachable"]);
+    assert_eq!((summary.transmitted, summary.received), (Some(12), Some(0)));
 }
 
 #[test]
@@ -180,7 +185,7 @@ fn busybox_with_receive_times_is_measured() {
         let (stamp, rest) = line.split_once(' ').unwrap_or((line, ""));
         p.feed(rest, parse_unix_micros(stamp));
     }
-    let series = p.finish(Duration::from_millis(20), Duration::from_secs(4));
+    let (series, _) = p.finish("10.213.9.2", Duration::from_millis(20), Duration::from_secs(4));
     assert_eq!(series.samples.first().map(|s| s.seq), Some(0), "BusyBox counts from 0");
     let a = analyse(&series, None, AnalysisOptions::default());
     assert_eq!(a.windows.len(), 1, "{:?}", a.windows);

@@ -304,6 +304,20 @@ impl SeqUnwrapper {
     }
 }
 
+/// What ping itself reported about a run, besides the samples.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PingSummary {
+    /// The address ping resolved the target to (from its `PING` line).
+    pub address: Option<String>,
+    /// Requests sent, from the statistics line.
+    pub transmitted: Option<u64>,
+    /// Replies received, from the statistics line.
+    pub received: Option<u64>,
+    /// The first distinct error lines (`ping: …`, `From X: Destination Host Unreachable`).
+    pub errors: Vec<String>,
+}
+
 /// Accumulates a ping run line by line.
 #[derive(Debug, Clone, Default)]
 pub struct PingParser {
@@ -372,17 +386,27 @@ impl PingParser {
         }
     }
 
-    /// Ends the run: `interval` and `deadline` are what ping was asked for (see [`super::command::PingOptions`]).
+    /// Ends the run: `target` is what was probed, `interval` and `deadline` are what ping was asked for (see
+    /// [`super::command::PingOptions`]).
     ///
     /// Lost samples are the sequence numbers between the first and the last one sent without a reply; their time
     /// is interpolated between the neighbouring replies. A single unanswered request at the very end of a
     /// completed run is taken as still in flight, not lost.
-    pub fn finish(self, interval: Duration, deadline: Duration) -> ProbeSeries {
+    pub fn finish(self, target: &str, interval: Duration, deadline: Duration) -> (ProbeSeries, PingSummary) {
+        let summary = PingSummary {
+            address: self.header.as_ref().map(|(_, a)| a.clone()),
+            transmitted: self.statistics.map(|(tx, _, _)| tx),
+            received: self.statistics.map(|(_, rx, _)| rx),
+            errors: self.errors.clone(),
+        };
+        (self.series(target, interval, deadline), summary)
+    }
+
+    fn series(self, target: &str, interval: Duration, deadline: Duration) -> ProbeSeries {
         let interval_us = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX);
-        let target = self.header.as_ref().map(|(h, _)| h.clone()).unwrap_or_default();
         let end = self.end(deadline);
         let series = |samples, end| ProbeSeries {
-            target: target.clone(),
+            target: target.to_string(),
             method: "icmp".into(),
             requested_interval_us: interval_us,
             samples,
@@ -575,11 +599,14 @@ mod tests {
     fn non_fancy_busybox_cannot_measure() {
         let mut p = PingParser::new();
         assert_eq!(p.feed("10.0.0.5 is alive!", Some(1)), PingEvent::Alive { host: "10.0.0.5".into() });
-        let s = p.finish(Duration::from_millis(20), Duration::from_secs(4));
+        let (s, _) = p.finish("10.0.0.5", Duration::from_millis(20), Duration::from_secs(4));
         assert!(matches!(s.end, ProbeEnd::CannotMeasure { ref reason } if reason.contains("FANCY_PING")));
         let mut p = PingParser::new();
         assert_eq!(p.feed("No response from 10.0.0.5", None), PingEvent::NoResponse { host: "10.0.0.5".into() });
-        assert!(matches!(p.finish(Duration::from_secs(1), Duration::from_secs(4)).end, ProbeEnd::CannotMeasure { .. }));
+        assert!(matches!(
+            p.finish("10.0.0.5", Duration::from_secs(1), Duration::from_secs(4)).0.end,
+            ProbeEnd::CannotMeasure { .. }
+        ));
     }
 
     #[test]
@@ -615,15 +642,24 @@ mod tests {
         p.feed("PING 10.0.0.5 (10.0.0.5) 56(84) bytes of data.", None);
         p.feed("[1.000000] 64 bytes from 10.0.0.5: icmp_seq=1 ttl=64 time=0.1 ms", None);
         p.feed("ping: sendmsg: Network is unreachable", None);
-        let s = p.finish(Duration::from_millis(20), Duration::from_secs(4));
+        let (s, summary) = p.finish("vm.example", Duration::from_millis(20), Duration::from_secs(4));
         assert!(matches!(s.end, ProbeEnd::EndedEarly { ref reason } if reason.contains("sendmsg")), "{:?}", s.end);
-        assert_eq!(s.target, "10.0.0.5");
+        assert_eq!(s.target, "vm.example");
+        assert_eq!(
+            summary,
+            PingSummary {
+                address: Some("10.0.0.5".into()),
+                transmitted: None,
+                received: None,
+                errors: vec!["ping: sendmsg: Network is unreachable".into()]
+            }
+        );
         // statistics well before the deadline with an error: ping gave up
         let mut p = PingParser::new();
         p.feed("[1.000000] 64 bytes from 10.0.0.5: icmp_seq=1 ttl=64 time=0.1 ms", None);
         p.feed("ping: sendmsg: Network is unreachable", None);
         p.feed("2 packets transmitted, 1 received, +1 errors, 50% packet loss, time 1512ms", None);
-        let s = p.finish(Duration::from_millis(20), Duration::from_secs(4));
+        let (s, _) = p.finish("10.0.0.5", Duration::from_millis(20), Duration::from_secs(4));
         assert!(matches!(s.end, ProbeEnd::EndedEarly { ref reason } if reason.contains("1512 ms")), "{:?}", s.end);
     }
 
@@ -632,12 +668,12 @@ mod tests {
         let mut p = PingParser::new();
         p.feed("PING 10.213.9.2 (10.213.9.2) 56(84) bytes of data.", None);
         p.feed("ping: cannot flood; minimal interval allowed for user is 2ms", None);
-        let s = p.finish(Duration::from_millis(1), Duration::from_secs(1));
+        let (s, _) = p.finish("10.0.0.5", Duration::from_millis(1), Duration::from_secs(1));
         assert_eq!(
             s.end,
             ProbeEnd::CannotMeasure { reason: "ping: cannot flood; minimal interval allowed for user is 2ms".into() }
         );
-        assert!(matches!(PingParser::new().finish(Duration::from_secs(1), Duration::from_secs(1)).end,
+        assert!(matches!(PingParser::new().finish("10.0.0.5", Duration::from_secs(1), Duration::from_secs(1)).0.end,
             ProbeEnd::CannotMeasure { ref reason } if reason == "ping printed nothing"));
     }
 
@@ -648,7 +684,7 @@ mod tests {
             p.feed(&format!("[{t}] 64 bytes from h: icmp_seq={seq} ttl=1 time=0.1 ms"), None);
         }
         p.feed("6 packets transmitted, 3 received, 50% packet loss, time 100ms", None);
-        let s = p.finish(Duration::from_millis(20), Duration::from_millis(100));
+        let (s, _) = p.finish("10.0.0.5", Duration::from_millis(20), Duration::from_millis(100));
         let got: Vec<(u64, i64, bool)> = s.samples.iter().map(|x| (x.seq, x.at_us, x.ok)).collect();
         assert_eq!(
             got,
@@ -668,7 +704,7 @@ mod tests {
         let mut p = PingParser::new();
         p.feed("[1.0] 64 bytes from h: icmp_seq=1 ttl=1 time=0.1 ms", None);
         p.feed("18446744073709551615 packets transmitted, 1 received, 0% packet loss, time 1ms", None);
-        let s = p.finish(Duration::from_millis(20), Duration::from_millis(100));
+        let (s, _) = p.finish("10.0.0.5", Duration::from_millis(20), Duration::from_millis(100));
         assert!(matches!(s.end, ProbeEnd::CannotMeasure { ref reason } if reason.contains("corrupt")));
     }
 }
