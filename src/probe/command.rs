@@ -9,11 +9,14 @@
 //! its own even if the plugin that started it is gone; [`PingOptions::bound`] and [`HttpProbeOptions::bound`] give
 //! the longest it can run, for the caller's own timeout.
 //!
-//! Interval limits: iputils (since 20210202, iputils #367) lets a user without `CAP_NET_ADMIN` go down to 2 ms
-//! (`ping: cannot flood; minimal interval allowed for user is 2ms`, captured in `testdata/ping`), older iputils
-//! required 200 ms for non-root. The prober container runs ping with `NET_RAW` (or ping's file capability
-//! `cap_net_raw`, as Debian installs it); BusyBox ping needs a raw socket (`ping: permission denied (are you root?)`
-//! otherwise). The smallest interval accepted here is therefore 2 ms.
+//! Interval limits: recent iputils (iputils #367; verified with 20221126) lets a user without `CAP_NET_ADMIN` go down
+//! to 2 ms (`ping: cannot flood; minimal interval allowed for user is 2ms`, captured in `testdata/ping`); older
+//! iputils required 200 ms for non-root, and s20190709 had locale bugs parsing `-i` (iputils #273; the interval is
+//! always written here in the C form `0.02`). The prober container runs ping with `NET_RAW` (or ping's file
+//! capability `cap_net_raw`, as Debian installs it); BusyBox ping needs a raw socket (`ping: permission denied (are
+//! you root?)` otherwise, also captured). The smallest interval accepted here is therefore 2 ms. BusyBox ping accepts
+//! a fractional `-i` (checked with v1.35.0). Both iputils and BusyBox ping flush every line to a pipe, so the caller
+//! can stamp lines as they arrive (BusyBox has no `-D`).
 
 use std::time::Duration;
 
