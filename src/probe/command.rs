@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::ping::MAX_SAMPLES;
 use super::target::{Host, HttpUrl};
 
 /// The HTTP probe script, run as `sh -c SCRIPT sh URL INTERVAL_S DEADLINE_S MAX_TIME_S`.
@@ -71,6 +72,14 @@ pub enum CommandError {
     /// The HTTP request timeout is outside 10 ms to 60 s.
     #[error("HTTP request timeout {0:?} is out of range (10ms to 60s)")]
     MaxTime(Duration),
+    /// The run would send more requests than the parser keeps ([`MAX_SAMPLES`]).
+    #[error("a {deadline:?} probe every {interval:?} sends more than {MAX_SAMPLES} requests; use a longer interval")]
+    TooManySamples {
+        /// The interval asked for.
+        interval: Duration,
+        /// The duration asked for.
+        deadline: Duration,
+    },
 }
 
 /// How a ping probe runs.
@@ -90,7 +99,7 @@ impl PingOptions {
 
     fn check(&self) -> Result<(), CommandError> {
         check_interval(self.interval)?;
-        check_deadline(self.deadline)
+        check_deadline(self.deadline, self.interval)
     }
 }
 
@@ -113,7 +122,7 @@ impl HttpProbeOptions {
 
     fn check(&self) -> Result<(), CommandError> {
         check_interval(self.interval)?;
-        check_deadline(self.deadline)?;
+        check_deadline(self.deadline, self.interval)?;
         if self.max_time < Duration::from_millis(10) || self.max_time > MAX_INTERVAL {
             return Err(CommandError::MaxTime(self.max_time));
         }
@@ -260,9 +269,13 @@ fn check_interval(interval: Duration) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn check_deadline(deadline: Duration) -> Result<(), CommandError> {
+/// The deadline is in range and, at `interval`, sends no more than [`MAX_SAMPLES`] requests.
+fn check_deadline(deadline: Duration, interval: Duration) -> Result<(), CommandError> {
     if deadline.is_zero() || deadline > MAX_DEADLINE {
         return Err(CommandError::Deadline(deadline));
+    }
+    if deadline.as_micros() / interval.as_micros().max(1) > u128::from(MAX_SAMPLES) {
+        return Err(CommandError::TooManySamples { interval, deadline });
     }
     Ok(())
 }
@@ -315,6 +328,11 @@ mod tests {
         assert_eq!(bad(ms(61_000), ms(1000)), Err(CommandError::Interval(ms(61_000))));
         assert_eq!(bad(ms(10), ms(0)), Err(CommandError::Deadline(ms(0))));
         assert!(bad(ms(10), Duration::from_secs(90_000)).is_err());
+        assert_eq!(
+            bad(ms(2), Duration::from_secs(24 * 3600)),
+            Err(CommandError::TooManySamples { interval: ms(2), deadline: Duration::from_secs(24 * 3600) })
+        );
+        assert!(bad(ms(50), Duration::from_secs(24 * 3600)).is_ok());
     }
 
     #[test]

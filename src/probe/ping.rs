@@ -390,8 +390,9 @@ impl PingParser {
     /// [`super::command::PingOptions`]).
     ///
     /// Lost samples are the sequence numbers between the first and the last one sent without a reply; their time
-    /// is interpolated between the neighbouring replies. A single unanswered request at the very end of a
-    /// completed run is taken as still in flight, not lost.
+    /// (when the reply was due) is interpolated between the neighbouring replies and `no answer yet` lines, or
+    /// extrapolated by the achieved interval at the ends. A single unanswered request at the very end of a completed
+    /// run is taken as still in flight, not lost.
     pub fn finish(self, target: &str, interval: Duration, deadline: Duration) -> (ProbeSeries, PingSummary) {
         let summary = PingSummary {
             address: self.header.as_ref().map(|(_, a)| a.clone()),
@@ -446,7 +447,7 @@ impl PingParser {
                 Some((Some(at), rtt)) => Some(Sample { seq, at_us: *at, ok: true, rtt_ms: *rtt }),
                 Some((None, _)) => None,
                 None => {
-                    let at = self.lost_time(&anchors, seq, first, interval_us)?;
+                    let at = self.lost_time(&anchors, seq, first, spacing_us)?;
                     Some(Sample { seq, at_us: at, ok: false, rtt_ms: None })
                 }
             })
@@ -454,9 +455,9 @@ impl PingParser {
         series(samples, end)
     }
 
-    /// When lost request `seq`'s reply was due, from the anchors (timed replies, and `no answer yet` lines moved back
-    /// one achieved interval: iputils prints them when it sends the next request): interpolated between the anchors around
-    /// it, else extrapolated from the nearest one by the requested interval, else from the first line's time.
+    /// When lost request `seq`'s reply was due, from the anchors (timed replies, and `no answer yet` lines moved
+    /// back one achieved interval: iputils prints them when it sends the next request): interpolated between the
+    /// anchors around it, else extrapolated from the nearest one by `interval_us`, else from the first line's time.
     fn lost_time(&self, anchors: &[(u64, UnixMicros)], seq: u64, first: u64, interval_us: i64) -> Option<UnixMicros> {
         let idx = anchors.partition_point(|(s, _)| *s < seq);
         let before = idx.checked_sub(1).and_then(|i| anchors.get(i)).copied();
