@@ -131,23 +131,10 @@ async fn lists_filter_by_selectors_and_paginate() {
     let p3 = get(u, &format!("{CMS}?limit=2&continue={t2}")).await.json();
     assert_eq!(names(&p3), ["cm-4"]);
     assert!(p3["metadata"].get("continue").is_none());
-    // Metadata-only and Table renderings.
-    let meta = client::call_accept(
-        u,
-        &format!("{CMS}?limit=1"),
-        "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
-    )
-    .await
-    .json();
-    assert_eq!(
-        (meta["kind"].as_str(), meta["items"][0]["kind"].as_str()),
-        (Some("PartialObjectMetadataList"), Some("PartialObjectMetadata"))
-    );
-    assert_eq!(meta["items"][0]["metadata"]["name"], "cm-0");
+    // Server-side printing, as kubectl asks for it.
     let t = client::call_accept(u, CMS, "application/json;as=Table;v=v1;g=meta.k8s.io,application/json").await.json();
     assert_eq!(t["kind"], "Table");
     assert_eq!(t["rows"].as_array().unwrap().len(), 5);
-    assert_eq!(t["columnDefinitions"][1]["name"], "Data");
     // An all-namespaces list of namespaced objects.
     let all = get(u, "/api/v1/configmaps").await.json();
     assert_eq!(names(&all).len(), 5);

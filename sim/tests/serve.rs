@@ -11,7 +11,7 @@ fn serve_prints_ready_writes_kubeconfig_and_exits_0_on_sigterm() {
     let kc = dir.path().join("kc");
     let audit = dir.path().join("audit.log");
     let mut child = Command::new(BIN)
-        .args(["serve", "--scenario", "empty", "--listen", "127.0.0.1:0", "--speed", "10"])
+        .args(["serve", "--scenario", "haos", "--listen", "127.0.0.1:0", "--speed", "10"])
         .arg("--kubeconfig-out")
         .arg(&kc)
         .arg("--audit-log")
@@ -32,7 +32,7 @@ fn serve_prints_ready_writes_kubeconfig_and_exits_0_on_sigterm() {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    assert!(resp.contains("\"kube-system\""));
+    assert!(resp.contains("\"kube-system\"") && resp.contains("\"tenant-root\""), "{resp}");
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
@@ -51,7 +51,7 @@ fn serve_errors_exit_1_with_one_line_and_bad_args_exit_2() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("unknown scenario"), "{err}");
+    assert!(err.contains("neither a built-in scenario"), "{err}");
     assert!(out.stdout.is_empty());
     let out = Command::new(BIN).args(["serve", "--listen", "not-an-address"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -7,15 +7,15 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::fields::{self, FieldValidation};
 use super::hooks::{AdmissionRequest, Operation};
 use super::patch::{self, PatchType};
 use super::pods;
 use super::query::{CONTINUE_EXPIRED, Continue};
-use super::render::Rendering;
 use super::resources::{self, ResourceType};
-use super::schema::{self, FieldValidation};
 use super::server::{ApiState, Ctx, json_response};
 use super::store::UpdateMode;
+use super::table;
 
 fn meta<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     obj["metadata"][field].as_str()
@@ -85,6 +85,10 @@ pub fn list(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str
             metadata["remainingItemCount"] = json!(remaining);
         }
     }
+    if table::wanted(&ctx.headers) {
+        let include = table::IncludeObject::parse(q.get("includeObject"));
+        return Ok(json_response(200, &table::table(rt, &matching, metadata, include, st.store.clock().now(), true)));
+    }
     if rt.is_builtin() {
         // Items of built-in lists carry no apiVersion and kind.
         for o in &mut matching {
@@ -94,8 +98,10 @@ pub fn list(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str
             }
         }
     }
-    let rendering = Rendering::from_accept(ctx.header(axum::http::header::ACCEPT));
-    Ok(json_response(200, &rendering.list(rt, matching, metadata, st.store.clock().now())))
+    Ok(json_response(
+        200,
+        &json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": metadata, "items": matching}),
+    ))
 }
 
 /// The namespace of a body must be the path's.
@@ -141,20 +147,14 @@ fn check_name(rt: &'static ResourceType, name: &str) -> Result<(), ApiError> {
     Err(ApiError::invalid(rt, rt.kind, name, &[("metadata.name", &msg)]))
 }
 
-/// Checks the fields of a written object against the kind's schema: the Strict error, or the warnings to send
-/// (unknown fields already in `old` are not reported again). Unknown fields are pruned.
+/// Checks the fields of a written object (see [`fields::check_write`]).
 fn validate_fields(
     ctx: &Ctx,
     rt: &ResourceType,
     obj: &mut Value,
     old: Option<&Value>,
 ) -> Result<Vec<String>, ApiError> {
-    let mode = FieldValidation::parse(ctx.query.get("fieldValidation"))?;
-    let before = old.map(|o| schema::unknown_fields(rt, o)).unwrap_or_default();
-    let unknown: Vec<String> = schema::unknown_fields(rt, obj).into_iter().filter(|f| !before.contains(f)).collect();
-    let warnings = schema::enforce(rt, mode, unknown)?;
-    schema::prune(rt, obj);
-    Ok(warnings)
+    fields::check_write(rt, FieldValidation::parse(ctx.query.get("fieldValidation"))?, obj, old)
 }
 
 /// A JSON response with `Warning` headers, as the real server sends them (`299 - "<text>"`).
