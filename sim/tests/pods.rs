@@ -147,3 +147,28 @@ async fn ephemeral_containers_are_added_started_and_immutable() {
     assert_eq!(get(u, &path).await.json()["spec"]["ephemeralContainers"].as_array().unwrap().len(), 1);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn running_pods_are_deleted_gracefully() {
+    let sim = start().await;
+    let u = sim.url();
+    running_pod(&sim, "web", &["c"]).await;
+    let mut w = stream(u, &format!("{PODS}?watch=true&fieldSelector=metadata.name%3Dweb")).await;
+    assert_eq!(w.event().await["type"], "ADDED");
+    let r =
+        call(u, "DELETE", &format!("{PODS}/web"), Some("application/json"), Some(&json!({"gracePeriodSeconds": 10})))
+            .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["metadata"]["deletionGracePeriodSeconds"], 10);
+    let e = w.event().await;
+    assert_eq!(e["type"], "MODIFIED");
+    assert!(e["object"]["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(w.event().await["type"], "DELETED", "the kubelet removes it");
+    assert_eq!(get(u, &format!("{PODS}/web")).await.status, 404);
+    // A pod no node runs goes at once.
+    post(u, PODS, &json!({"metadata": {"name": "nowhere"}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}))
+        .await;
+    call(u, "DELETE", &format!("{PODS}/nowhere"), None, None).await;
+    assert_eq!(get(u, &format!("{PODS}/nowhere")).await.status, 404);
+    sim.shutdown().await;
+}

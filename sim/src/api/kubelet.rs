@@ -3,7 +3,7 @@
 //! - with pod lifecycle on: a Pending pod without a node is bound to a Ready, schedulable node whose labels match
 //!   its `nodeSelector` and whose NoSchedule/NoExecute taints it tolerates, or gets `PodScheduled=False`
 //!   (Unschedulable); a Pending pod on a node without container statuses starts Running with a pod IP from
-//!   10.244.0.0/16.
+//!   10.244.0.0/16; a pod deleted gracefully is removed once its containers stopped (a simulated second).
 //!
 //! Pods controlled by a custom resource (a controller ownerReference outside the core, `apps` and `batch`
 //! groups) are left to that resource's controller, which in the sim models their scheduling and start itself;
@@ -31,6 +31,7 @@ pub struct Kubelet {
     lifecycle: bool,
     next_ip: AtomicU32,
     starting: Mutex<HashSet<String>>,
+    terminating: Mutex<HashSet<String>>,
 }
 
 fn meta<'a>(o: &'a Value, f: &str) -> &'a str {
@@ -119,7 +120,13 @@ impl Kubelet {
     /// Starts the kubelet on the store; it stops when `shutdown` turns true. `lifecycle` turns on scheduling and
     /// starting of plain pods; ephemeral containers are always handled.
     pub fn spawn(store: Store, lifecycle: bool, mut shutdown: watch::Receiver<bool>) {
-        let k = Arc::new(Kubelet { store, lifecycle, next_ip: AtomicU32::new(10), starting: Mutex::default() });
+        let k = Arc::new(Kubelet {
+            store,
+            lifecycle,
+            next_ip: AtomicU32::new(10),
+            starting: Mutex::default(),
+            terminating: Mutex::default(),
+        });
         let mut events = k.store.subscribe();
         // Pods that exist already are looked at once.
         for pod in k.store.list(&PODS, None).0 {
@@ -149,6 +156,9 @@ impl Kubelet {
 
     async fn on_pod(self: Arc<Self>, pod: Value) {
         if pod["metadata"].get("deletionTimestamp").is_some() {
+            if self.lifecycle && !managed_elsewhere(&pod) {
+                self.terminate(&pod).await;
+            }
             return;
         }
         self.ephemeral(&pod).await;
@@ -210,6 +220,21 @@ impl Kubelet {
             }
             Ok(())
         });
+    }
+
+    /// Stops a pod being deleted gracefully and removes it (its containers stop within a simulated second).
+    async fn terminate(&self, pod: &Value) {
+        let grace = pod["metadata"]["deletionGracePeriodSeconds"].as_u64().unwrap_or(0);
+        let uid = meta(pod, "uid").to_string();
+        if grace == 0 || !self.terminating.lock().await.insert(uid.clone()) {
+            return;
+        }
+        self.store.clock().sleep(Duration::from_secs(grace.min(1))).await;
+        let (ns, name) = Self::key(pod);
+        if self.store.get(&PODS, Some(&ns), &name).is_ok_and(|p| meta(&p, "uid") == uid) {
+            let _ = self.store.delete(&PODS, Some(&ns), &name, false);
+        }
+        self.terminating.lock().await.remove(&uid);
     }
 
     fn bind(&self, pod: &Value) {

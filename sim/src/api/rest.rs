@@ -10,12 +10,12 @@ use super::error::ApiError;
 use super::fields::{self, FieldValidation};
 use super::hooks::{AdmissionRequest, Operation};
 use super::patch::{self, PatchType};
-use super::pods;
 use super::query::{CONTINUE_EXPIRED, Continue};
 use super::resources::{self, ResourceType};
 use super::server::{ApiState, Ctx, json_response};
 use super::store::UpdateMode;
 use super::table;
+use super::{kubelet, pods};
 
 fn meta<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     obj["metadata"][field].as_str()
@@ -342,7 +342,14 @@ fn delete_one(st: &ApiState, t: &Target<'_>, opts: &Value) -> Result<Value, ApiE
             }
         }
     }
-    st.store.delete(rt, ns, name, dry_run)
+    // Pods the emulated kubelet runs go gracefully: it removes them once their containers stopped.
+    let grace = (rt == &resources::PODS && st.pod_lifecycle && !kubelet::managed_elsewhere(&old))
+        .then(|| pods::grace_period(&old, opts))
+        .flatten();
+    match grace {
+        Some(g) => st.store.delete_gracefully(rt, ns, name, g, dry_run),
+        None => st.store.delete(rt, ns, name, dry_run),
+    }
 }
 
 fn deleted_answer(rt: &ResourceType, obj: Value) -> (u16, Value) {

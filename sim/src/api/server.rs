@@ -39,6 +39,8 @@ pub struct ApiState {
     pub address: String,
     /// Turns true when the server shuts down; long-running streams end then.
     pub shutdown: watch::Receiver<bool>,
+    /// Whether the emulated kubelet runs plain pods (then their deletion is graceful).
+    pub pod_lifecycle: bool,
 }
 
 /// One request, read in full.

@@ -442,6 +442,41 @@ impl Store {
         Ok(obj)
     }
 
+    /// Graceful deletion (a pod on a node): the object only gets `deletionTimestamp` = now + `grace_seconds` and
+    /// `deletionGracePeriodSeconds` (a MODIFIED event); whoever stops it (the kubelet) then calls [`Store::delete`].
+    /// An object already being deleted stays as it is; a grace of 0 is [`Store::delete`].
+    pub fn delete_gracefully(
+        &self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        grace_seconds: u64,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        if grace_seconds == 0 {
+            return self.delete(rt, ns, name, dry_run);
+        }
+        let mut st = self.lock();
+        let k = key(rt, ns, name);
+        let old = st.objects.get(&k).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
+        if old["metadata"].get("deletionTimestamp").is_some() {
+            return Ok(old);
+        }
+        let mut obj = old.clone();
+        let grace = jiff::SignedDuration::from_secs(i64::try_from(grace_seconds).unwrap_or(i64::MAX / 2));
+        let now = self.inner.clock.now();
+        obj["metadata"]["deletionTimestamp"] = json!(crate::clock::format_time(now.checked_add(grace).unwrap_or(now)));
+        obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace_seconds);
+        if dry_run {
+            return Ok(obj);
+        }
+        st.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+        st.objects.insert(k, obj.clone());
+        self.record(&mut st, EventType::Modified, rt, &obj, Some(&old));
+        Ok(obj)
+    }
+
     /// Starts a watch of `rt` in `ns` (`None`: all namespaces).
     ///
     /// `from`: `None` (no resourceVersion or "0") gives synthetic ADDED events for every current object first;
@@ -577,6 +612,19 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s.get(&VMIMS, Some("ns"), "m").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn graceful_deletion_marks_first_and_deletes_later() {
+        let s = store();
+        s.create(&PODS, Some("ns"), json!({"metadata": {"name": "p"}}), false).unwrap();
+        let d = s.delete_gracefully(&PODS, Some("ns"), "p", 30, false).unwrap();
+        assert_eq!(d["metadata"]["deletionGracePeriodSeconds"], 30);
+        assert!(d["metadata"]["deletionTimestamp"].as_str().unwrap() > s.clock().now_rfc3339().as_str());
+        let again = s.delete_gracefully(&PODS, Some("ns"), "p", 30, false).unwrap();
+        assert_eq!(again["metadata"]["resourceVersion"], d["metadata"]["resourceVersion"], "nothing changes");
+        s.delete(&PODS, Some("ns"), "p", false).unwrap();
+        assert_eq!(s.get(&PODS, Some("ns"), "p").unwrap_err().code, 404);
     }
 
     #[test]
