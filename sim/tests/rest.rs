@@ -65,6 +65,11 @@ async fn errors_are_status_objects_with_real_codes() {
     assert_eq!((r.status, r.json()["reason"].as_str()), (409, Some("AlreadyExists")));
     let r = post(u, PODS, &pod("Bad_Name", json!({}))).await;
     assert_eq!((r.status, r.json()["reason"].as_str()), (422, Some("Invalid")));
+    let r = post(u, CMS, &json!({"metadata": {"name": "c", "resourceVersion": "5"}})).await;
+    assert_eq!(
+        (r.status, r.json()["message"].as_str()),
+        (400, Some("resourceVersion should not be set on objects to be created"))
+    );
     let r = call(u, "POST", PODS, Some("application/vnd.kubernetes.protobuf"), Some(&json!({}))).await;
     assert_eq!(r.status, 415);
     sim.shutdown().await;

@@ -195,6 +195,9 @@ pub fn create(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&s
     if let Some(name) = meta(&obj, "name").filter(|n| !n.is_empty()) {
         check_name(rt, name)?;
     }
+    if meta(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
+        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+    }
     let warnings = validate_fields(ctx, rt, &mut obj, None)?;
     if let Some(e) = st.faults.create_error(rt.plural) {
         return Err(e);
