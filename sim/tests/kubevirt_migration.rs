@@ -48,6 +48,7 @@ async fn haos_migrates_to_the_only_eligible_node() {
     let dry_err = create_vmim(&s, VM, true).unwrap_err();
     assert_eq!(dry_err.message, err.message, "dry-run goes through the same validation");
 
+    let vm_rx = s.subscribe();
     let versions = history(&s, &mut rx, &vmim, 600).await;
     let last = &versions.last().unwrap().1;
     assert_eq!(phase(last), "Succeeded");
@@ -69,6 +70,8 @@ async fn haos_migrates_to_the_only_eligible_node() {
         ts.iter().map(|t| t["phaseTransitionTimestamp"].as_str().unwrap().parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert!(ts.iter().all(|t| t["phaseTransitionTimestamp"].as_str().unwrap().len() == 20), "second precision");
+    // A status always comes with its phase (Pending is written in one go, like vmim-pending.json).
+    assert!(versions.iter().all(|(_, v)| v.get("status").is_none() || !phase(v).is_empty()));
     // Until final, the VMIM's migrationState has only the source pod.
     for (_, v) in &versions {
         if !matches!(phase(v), "Succeeded" | "Failed") && v["status"].get("migrationState").is_some() {
@@ -184,6 +187,19 @@ async fn haos_migrates_to_the_only_eligible_node() {
     assert!(sw[0].at >= start && sw[0].at <= end + jiff::SignedDuration::from_secs(1));
     assert!(sw[0].guest_pause_ms <= 300);
     assert_eq!(sw[0].old_ip, sw[0].new_ip);
+
+    // The VM was Migrating while the migration ran, and is Running again.
+    let mut vm_rx = vm_rx;
+    let mut printable = Vec::new();
+    while let Ok(ev) = vm_rx.try_recv() {
+        if ev.resource == &VMS && ev.name == VM {
+            let p = ev.object["status"]["printableStatus"].as_str().unwrap_or_default().to_string();
+            if printable.last() != Some(&p) {
+                printable.push(p);
+            }
+        }
+    }
+    assert_eq!(printable, ["Migrating", "Running"]);
 
     // The VM mirrors the VMI's migratability condition.
     let vm = s.get(&VMS, Some(NS), VM).unwrap();

@@ -82,6 +82,23 @@ fn deleting(obj: &Value) -> bool {
     obj.pointer("/metadata/deletionTimestamp").is_some_and(|d| !d.is_null())
 }
 
+/// Sets `status.phase` and appends its transition timestamp; false when already in that phase.
+fn push_phase(m: &mut Value, p: &str, now: &str) -> bool {
+    if phase(m) == p {
+        return false;
+    }
+    if !m.get("status").is_some_and(Value::is_object) {
+        m["status"] = json!({});
+    }
+    m["status"]["phase"] = json!(p);
+    let entry = json!({"phase": p, "phaseTransitionTimestamp": now});
+    match m["status"].get_mut("phaseTransitionTimestamps").and_then(Value::as_array_mut) {
+        Some(ts) => ts.push(entry),
+        None => m["status"]["phaseTransitionTimestamps"] = json!([entry]),
+    }
+    true
+}
+
 fn in_flight(p: &str) -> bool {
     matches!(p, "Scheduling" | "Scheduled" | "PreparingTarget" | "TargetReady" | "Running")
 }
@@ -335,21 +352,7 @@ impl Migration {
     /// Writes a new phase and appends its transition timestamp.
     fn set_phase(&self, p: &str) -> Step<Value> {
         let now = self.now();
-        self.write_vmim(|m| {
-            if phase(m) == p {
-                return false;
-            }
-            if !m.get("status").is_some_and(Value::is_object) {
-                m["status"] = json!({});
-            }
-            m["status"]["phase"] = json!(p);
-            let entry = json!({"phase": p, "phaseTransitionTimestamp": now});
-            match m["status"].get_mut("phaseTransitionTimestamps").and_then(Value::as_array_mut) {
-                Some(ts) => ts.push(entry),
-                None => m["status"]["phaseTransitionTimestamps"] = json!([entry]),
-            }
-            true
-        })
+        self.write_vmim(|m| push_phase(m, p, &now))
     }
 
     fn aborted(&self) -> bool {
@@ -488,14 +491,17 @@ impl Migration {
                 );
             }
         }
-        let source_pod = self.current_pod(&vmi).map(|p| meta(&p, "name").to_string()).unwrap_or_default();
+        let source_pod = self.current_pod(&vmi).map(|p| meta(&p, "name").to_string());
+        let now = self.now();
         self.write_vmim(|m| {
             set_annotation(m, "kubevirt.io/latest-observed-api-version", "v1");
             set_annotation(m, "kubevirt.io/storage-observed-api-version", "v1");
-            m["status"] = json!({"migrationState": {"sourcePod": source_pod}});
-            true
+            m["status"] = match &source_pod {
+                Some(pod) => json!({"migrationState": {"sourcePod": pod}}),
+                None => json!({}),
+            };
+            push_phase(m, "Pending", &now)
         })?;
-        self.set_phase("Pending")?;
         Ok(())
     }
 
