@@ -252,3 +252,31 @@ async fn finalized_migrations_beyond_five_are_collected() {
     .await;
     assert!(left.contains(&vmim), "{left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_migration_takes_the_vm_back() {
+    let (s, _kv) = haos(500.0, json!({}), BehaviourMap::default());
+    let first = name(&create_vmim(&s, VM, false).unwrap());
+    wait_phase(&s, &first, "Succeeded", 600).await;
+    // The old source pod must be gone before the-toy-factory is free again (anti-affinity) and the VMI has one pod.
+    wait_for(&s, 60, |s| {
+        let v = s.get(&VMIS, Some(NS), VM).ok()?;
+        (v["status"]["activePods"].as_object()?.len() == 1).then_some(())
+    })
+    .await;
+    let second = create_vmim(&s, VM, false).unwrap();
+    let done = wait_phase(&s, &name(&second), "Succeeded", 600).await;
+    let vmi = s.get(&VMIS, Some(NS), VM).unwrap();
+    assert_eq!(vmi["status"]["nodeName"], "the-toy-factory");
+    let ms = &vmi["status"]["migrationState"];
+    assert_eq!(ms["migrationUid"], second["metadata"]["uid"]);
+    assert_eq!(ms["sourceNode"], "the-dome");
+    assert_eq!(done["status"]["migrationState"]["sourcePod"], ms["sourcePod"]);
+    // The new target pod copied the host-model selectors from its source pod.
+    let target = s.get(&PODS, Some(NS), ms["targetPod"].as_str().unwrap()).unwrap();
+    assert_eq!(target["spec"]["nodeSelector"]["cpu-model-migration.node.kubevirt.io/Skylake-Client-IBRS"], "true");
+    let terms = target["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        .as_array()
+        .unwrap();
+    assert_eq!(terms.len(), 1);
+}

@@ -3,7 +3,7 @@
 //! `"" → Pending → Scheduling → Scheduled → PreparingTarget → TargetReady → Running → Succeeded | Failed`
 //! (kubevirt.md §2–§3, §6.3, §8, §9), writing the VMIM, the VMI, the target pod and Events as KubeVirt v1.5 does.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,6 +53,8 @@ pub struct SwitchoverEvent {
     pub at: Timestamp,
     /// How long the guest stayed paused (the memory model's final pass), simulated ms.
     pub guest_pause_ms: u64,
+    /// The scenario's network outage per IP address (`*`: every other address), simulated ms.
+    pub outage_ms: BTreeMap<String, u64>,
 }
 
 /// State shared by the event loop and the migration drivers.
@@ -282,7 +284,7 @@ impl Migration {
             }
             Err(End::TargetGone) => {
                 let failed = if self.handed_off {
-                    self.fail_post_handoff("Target pod is down", None)
+                    self.fail_post_handoff("Target pod is down", None).await
                 } else {
                     self.fail_pre_handoff("Migration target pod was removed during active migration.")
                 };
@@ -429,11 +431,11 @@ impl Migration {
     /// Scenario outcomes on entering a phase after the handoff.
     async fn outcome_post_handoff(&mut self, p: &str) -> Step {
         if let Some(reason) = self.fails_at(p) {
-            return self.fail_post_handoff(&reason, None);
+            return self.fail_post_handoff(&reason, None).await;
         }
         if self.stalls_at(p) && p != "Running" {
             while !self.sleep(60_000).await {}
-            return self.abort_running();
+            return self.abort_running().await;
         }
         Ok(())
     }
@@ -829,8 +831,9 @@ impl Migration {
         let mut post_copy = false;
         loop {
             if self.sleep((MONITOR_TICK_S * 1000.0) as u64).await {
-                return self.abort_running();
+                return self.abort_running().await;
             }
+            self.target()?;
             let target_t = clock.now().duration_since(started).as_secs_f64();
             while model.elapsed_s() + MONITOR_TICK_S <= target_t + 1e-9 {
                 model.step(MONITOR_TICK_S);
@@ -872,7 +875,7 @@ impl Migration {
                         MONITOR_POS,
                         at(t),
                     );
-                    return self.fail_post_handoff(&msg, Some("Succeeded"));
+                    return self.fail_post_handoff(&msg, Some("Succeeded")).await;
                 }
                 if acceptable > 0.0 && t > acceptable {
                     let msg =
@@ -885,7 +888,7 @@ impl Migration {
                         MONITOR_POS,
                         at(t),
                     );
-                    return self.fail_post_handoff(&msg, Some("Succeeded"));
+                    return self.fail_post_handoff(&msg, Some("Succeeded")).await;
                 }
             }
         }
@@ -923,6 +926,7 @@ impl Migration {
             new_ip: new_ip.clone(),
             at: paused_at,
             guest_pause_ms: pause_ms,
+            outage_ms: self.behaviour.outage_ms.clone(),
         });
         self.store().clock().sleep(Duration::from_millis(pause_ms)).await;
         let now_ts = self.store().clock().now();
@@ -1000,16 +1004,19 @@ impl Migration {
     }
 
     /// A deletion while Running: KubeVirt asks the source to cancel the libvirt job.
-    fn abort_running(&mut self) -> Step {
+    async fn abort_running(&mut self) -> Step {
         self.note_abort()?;
         self.write_migration_state(|ms| ms["abortRequested"] = json!(true))?;
         self.event("Normal", "SuccessfulAbortMigration", "Migration is ready to be canceled by virt-handler.");
+        self.store().clock().sleep(Duration::from_millis(200)).await;
         self.write_migration_state(|ms| ms["abortStatus"] = json!("Aborting"))?;
-        self.fail_post_handoff(CANCELED_BY_CLIENT, Some("Succeeded"))
+        self.store().clock().sleep(Duration::from_millis(800)).await;
+        self.fail_post_handoff(CANCELED_BY_CLIENT, Some("Succeeded")).await
     }
 
-    /// The source reports the migration failed: VMI migrationState, VMIM Failed, target pod gone.
-    fn fail_post_handoff(&mut self, reason: &str, abort_status: Option<&str>) -> Step {
+    /// The source reports the migration failed: VMI migrationState; a moment later the controller sees it: VMIM
+    /// Failed, target pod gone.
+    async fn fail_post_handoff(&mut self, reason: &str, abort_status: Option<&str>) -> Step {
         let now = self.now();
         self.write_migration_state(|ms| {
             ms["completed"] = json!(true);
@@ -1021,6 +1028,7 @@ impl Migration {
             }
         })?;
         let target_uid = self.target().ok().map(|p| meta(&p, "uid").to_string());
+        self.store().clock().sleep(Duration::from_secs(1)).await;
         self.set_phase("Failed")?;
         self.event("Warning", "FailedMigration", "source node reported migration failed");
         self.delete_target();

@@ -95,6 +95,7 @@ pub fn render_target_pod(source_pod: &Value, vmi: &Value, source_node: Option<&V
         *anti = json!({});
     }
     match anti.get_mut("requiredDuringSchedulingIgnoredDuringExecution").and_then(Value::as_array_mut) {
+        Some(terms) if terms.contains(&term) => {}
         Some(terms) => terms.push(term),
         None => anti["requiredDuringSchedulingIgnoredDuringExecution"] = json!([term]),
     }
@@ -276,6 +277,7 @@ mod tests {
         // A later migration copies the selectors from its source pod instead of re-reading the node.
         let again = render_target_pod(&expected, &vmi, None, &vmim);
         assert_eq!(again["spec"]["nodeSelector"], expected["spec"]["nodeSelector"]);
+        assert_eq!(again["spec"]["affinity"], expected["spec"]["affinity"], "no duplicate anti-affinity term");
     }
 
     #[test]
