@@ -60,11 +60,8 @@ async fn abort_before_handoff_deletes_the_target_and_leaves_the_vmi_alone() {
     let vmi = s.get(&VMIS, Some(NS), VM).unwrap();
     assert!(vmi["status"].get("migrationState").is_none());
     assert_eq!(vmi["status"]["nodeName"], vmi_before["status"]["nodeName"]);
-    assert!(events_for(&s, &uid).contains(&(
-        "Warning".into(),
-        "FailedMigration".into(),
-        "Migration failed due to being canceled".into()
-    )));
+    let ev = wait_event(&s, &uid, "FailedMigration").await;
+    assert_eq!(ev, ("Warning".into(), "Migration failed due to being canceled".into()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,8 +95,7 @@ async fn abort_while_running_is_cancelled_by_the_source() {
     assert_eq!(vmi["status"]["nodeName"], "the-toy-factory");
     assert_eq!(vmi["metadata"]["labels"]["kubevirt.io/nodeName"], "the-toy-factory");
     assert!(target_pods(&s).is_empty());
-    let reasons: Vec<String> = events_for(&s, &uid).into_iter().map(|(_, r, _)| r).collect();
-    assert!(reasons.contains(&"SuccessfulAbortMigration".to_string()), "{reasons:?}");
+    wait_event(&s, &uid, "SuccessfulAbortMigration").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,11 +110,8 @@ async fn fail_at_running_is_reported_by_the_source() {
     assert_eq!(vmi["status"]["nodeName"], "the-toy-factory");
     assert!(target_pods(&s).is_empty());
     let uid = done["metadata"]["uid"].as_str().unwrap();
-    assert!(
-        events_for(&s, uid)
-            .iter()
-            .any(|(t, r, m)| t == "Warning" && r == "FailedMigration" && m == "source node reported migration failed")
-    );
+    let ev = wait_event(&s, uid, "FailedMigration").await;
+    assert_eq!(ev, ("Warning".into(), "source node reported migration failed".into()));
     // Finalized: migrationState copied, finalizer gone.
     let fin = wait_for(&s, 60, |s| {
         s.get(&VMIMS, Some(NS), &vmim)
@@ -138,7 +131,7 @@ async fn fail_at_pending_never_touches_the_vmi() {
     assert!(s.get(&VMIS, Some(NS), VM).unwrap()["status"].get("migrationState").is_none());
     assert!(target_pods(&s).is_empty());
     let uid = done["metadata"]["uid"].as_str().unwrap();
-    assert!(events_for(&s, uid).iter().any(|(_, r, m)| r == "FailedMigration" && m == "quota"));
+    assert_eq!(wait_event(&s, uid, "FailedMigration").await.1, "quota");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,7 +150,7 @@ async fn target_unschedulable_fails_after_300_seconds() {
     assert!(pod["spec"].get("nodeName").is_none());
     assert_eq!(phase(&s.get(&VMIMS, Some(NS), &vmim).unwrap()), "Scheduling");
     let warning = format!("Migration target pod for VMI [{NS}/{VM}] is currently unschedulable.");
-    assert!(events_for(&s, &uid).contains(&("Warning".into(), "migrationTargetPodUnschedulable".into(), warning)));
+    assert_eq!(wait_event(&s, &uid, "migrationTargetPodUnschedulable").await, ("Warning".into(), warning));
     let failed = wait_phase(&s, &vmim, "Failed", 900).await;
     let ts = failed["status"]["phaseTransitionTimestamps"].as_array().unwrap();
     let at = |i: usize| ts[i]["phaseTransitionTimestamp"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();

@@ -6,7 +6,7 @@ use common::*;
 use serde_json::{Value, json};
 use vmmigrate_sim::api::UpdateMode;
 use vmmigrate_sim::api::resources::{KUBEVIRTS, NODES, VMIS, VMS};
-use vmmigrate_sim::kubevirt::{BehaviourMap, KubeVirtSim};
+use vmmigrate_sim::kubevirt::BehaviourMap;
 
 fn condition(obj: &Value, kind: &str) -> Option<Value> {
     obj.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == kind).cloned()
@@ -33,7 +33,7 @@ async fn conditions_follow_the_vmi_node_and_kubevirt_cr() {
     vm["status"]["conditions"].as_array_mut().unwrap().retain(|c| c["type"] == "Ready");
     s.update(&VMS, Some(NS), VM, vm, UpdateMode::Full, false).unwrap();
 
-    KubeVirtSim::new(s.clone(), BehaviourMap::default()).start();
+    start(&s, BehaviourMap::default());
     let c = wait_live(&s, "LiveMigratable", "True").await;
     assert_eq!(
         c,

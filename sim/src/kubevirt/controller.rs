@@ -683,6 +683,11 @@ impl Migration {
     /// One pass over an unschedulable target pod: condition, Warning event, and the timeout. Returns whether the
     /// VMIM was deleted meanwhile.
     async fn unschedulable(&mut self, pod: &Value, msg: &str) -> Step<bool> {
+        self.event(
+            "Warning",
+            "migrationTargetPodUnschedulable",
+            &format!("Migration target pod for VMI [{}/{}] is currently unschedulable.", self.ns, self.vmi_name),
+        );
         let now = self.now();
         let msg_owned = msg.to_string();
         self.write_target(|p| {
@@ -693,11 +698,6 @@ impl Migration {
             launcher::mark_unschedulable(p, &msg_owned, &now);
             true
         })?;
-        self.event(
-            "Warning",
-            "migrationTargetPodUnschedulable",
-            &format!("Migration target pod for VMI [{}/{}] is currently unschedulable.", self.ns, self.vmi_name),
-        );
         let vmim = self.vmim()?;
         let timeout = vmim
             .pointer("/metadata/annotations")
@@ -976,8 +976,8 @@ impl Migration {
             launcher::mark_ready(p, &now);
             true
         })?;
-        self.set_phase("Succeeded")?;
         self.event("Normal", "SuccessfulMigration", "Source node reported migration succeeded");
+        self.set_phase("Succeeded")?;
         self.finalize_quietly();
         self.retire_source_pod(source_pod).await;
         Err(End::Done)
@@ -1029,9 +1029,9 @@ impl Migration {
         })?;
         let target_uid = self.target().ok().map(|p| meta(&p, "uid").to_string());
         self.store().clock().sleep(Duration::from_secs(1)).await;
-        self.set_phase("Failed")?;
-        self.event("Warning", "FailedMigration", "source node reported migration failed");
         self.delete_target();
+        self.event("Warning", "FailedMigration", "source node reported migration failed");
+        self.set_phase("Failed")?;
         if let Some(uid) = target_uid {
             let _ = self.write_vmi(|v| {
                 v.pointer_mut("/status/activePods")
@@ -1053,8 +1053,8 @@ impl Migration {
     /// Failed before the handoff (the VMI never saw this migration).
     fn fail_pre_handoff(&mut self, msg: &str) -> Step {
         self.delete_target();
-        self.set_phase("Failed")?;
         self.event("Warning", "FailedMigration", msg);
+        self.set_phase("Failed")?;
         self.finalize_quietly();
         Err(End::Done)
     }

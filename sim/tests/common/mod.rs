@@ -90,9 +90,19 @@ pub fn add_vm(s: &Store, name: &str, node: &str) -> Value {
 pub fn haos(speed: f64, migrations: Value, behaviours: BehaviourMap) -> (Store, KubeVirtSim) {
     let s = cluster(speed, migrations);
     add_vm(&s, VM, "the-toy-factory");
+    start(&s, behaviours)
+}
+
+/// Starts KubeVirt and, as the sim server does, the generic kubelet/scheduler (which must leave launcher pods to
+/// KubeVirt).
+pub fn start(s: &Store, behaviours: BehaviourMap) -> (Store, KubeVirtSim) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    // The kubelet stops when the sender goes; it lives as long as the test.
+    std::mem::forget(tx);
+    vmmigrate_sim::api::kubelet::Kubelet::spawn(s.clone(), true, rx);
     let kv = KubeVirtSim::new(s.clone(), behaviours);
     kv.start();
-    (s, kv)
+    (s.clone(), kv)
 }
 
 /// What the API server does for a create: admission, then the store.
@@ -187,4 +197,9 @@ pub fn events_for(s: &Store, uid: &str) -> Vec<(String, String, String)> {
             (f("type"), f("reason"), f("message"))
         })
         .collect()
+}
+
+/// Waits for an Event about `uid` with `reason` and returns (type, message).
+pub async fn wait_event(s: &Store, uid: &str, reason: &str) -> (String, String) {
+    wait_for(s, 60, |s| events_for(s, uid).into_iter().find(|(_, r, _)| r == reason).map(|(t, _, m)| (t, m))).await
 }
