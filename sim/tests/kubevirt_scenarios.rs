@@ -35,7 +35,7 @@ async fn conditions(s: &Store) -> Vec<(String, (String, String))> {
 async fn generated_mix_agrees_with_the_generators_reasons() {
     // Eight nodes: the eighth is the "old" one (no usable host model) that old-host and reenlightenment VMs need.
     let opts = GenerateOptions { vms: MIX.len() * 2, namespaces: 3, nodes: 8, seed: 1, mix: true };
-    let (s, b) = applied(&Scenario::generate(opts.clone()));
+    let (s, b) = applied(&Scenario::generate(opts));
     start(&s, b);
     let got = conditions(&s).await;
     assert!(got.len() >= MIX.len(), "{} running VMIs", got.len());
