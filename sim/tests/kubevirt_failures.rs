@@ -303,3 +303,22 @@ async fn a_removed_target_pod_fails_the_migration() {
     let ms = s.get(&VMIS, Some(NS), VM).unwrap()["status"]["migrationState"].clone();
     assert_eq!((ms["failed"].clone(), ms["failureReason"].clone()), (json!(true), json!("Target pod is down")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_vmi_fails_and_removes_its_migration() {
+    let (s, _kv) = haos(500.0, json!({}), with(stall("Scheduling"), MemoryModel::default()));
+    let vmim = name(&create_vmim(&s, VM, false).unwrap());
+    wait_phase(&s, &vmim, "Scheduling", 600).await;
+    let mut rx = s.subscribe();
+    let mut vmi = s.get(&VMIS, Some(NS), VM).unwrap();
+    vmi["metadata"]["finalizers"] = json!([]);
+    s.update(&VMIS, Some(NS), VM, vmi, vmmigrate_sim::api::UpdateMode::Full, false).unwrap();
+    s.delete(&VMIS, Some(NS), VM, false).unwrap();
+    let h = history(&s, &mut rx, &vmim, 600).await;
+    let last = &h.last().unwrap().1;
+    assert_eq!(phase(last), "Failed");
+    wait_for(&s, 60, |s| s.get(&VMIMS, Some(NS), &vmim).is_err().then_some(())).await;
+    let uid = last["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(wait_event(&s, uid, "FailedMigration").await.1, "Migration failed because vmi does not exist.");
+    assert!(target_pods(&s).is_empty());
+}

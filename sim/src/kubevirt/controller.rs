@@ -281,6 +281,12 @@ impl Migration {
                 if let Err(End::Api(e)) = self.fail_pre_handoff(msg) {
                     tracing::warn!(%e, vmim = self.name, "could not fail the migration");
                 }
+                // The controller deletes the migrations of a deleted VMI.
+                if let Err(e) = self.store().delete(&VMIMS, Some(&self.ns), &self.name, false)
+                    && e.code != 404
+                {
+                    tracing::warn!(%e, vmim = self.name, "could not delete the migration of a deleted VMI");
+                }
             }
             Err(End::TargetGone) => {
                 let failed = if self.handed_off {
@@ -416,13 +422,21 @@ impl Migration {
         matches!(&self.behaviour.outcome, Outcome::StallAt { phase } if phase == p)
     }
 
+    /// Stays put until the VMIM is deleted (or the VMI goes away).
+    async fn stall(&mut self) -> Step {
+        while !self.sleep(5_000).await {
+            self.vmi()?;
+        }
+        Ok(())
+    }
+
     /// Scenario outcomes on entering a phase before the handoff.
     async fn outcome_pre_handoff(&mut self, p: &str) -> Step {
         if let Some(reason) = self.fails_at(p) {
             return self.fail_pre_handoff(&reason);
         }
         if self.stalls_at(p) {
-            while !self.sleep(60_000).await {}
+            self.stall().await?;
             return self.cancel_pre_handoff();
         }
         Ok(())
@@ -434,7 +448,7 @@ impl Migration {
             return self.fail_post_handoff(&reason, None).await;
         }
         if self.stalls_at(p) && p != "Running" {
-            while !self.sleep(60_000).await {}
+            self.stall().await?;
             return self.abort_running().await;
         }
         Ok(())

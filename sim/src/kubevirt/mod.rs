@@ -14,6 +14,7 @@ pub mod migratable;
 pub mod objects;
 pub mod quantity;
 pub mod scheduling;
+pub mod subresource;
 
 use std::sync::Arc;
 
