@@ -136,6 +136,15 @@ async fn haos_migrates_to_the_only_eligible_node() {
     for r in ["SuccessfulCreate", "SuccessfulHandOver", "SuccessfulMigration"] {
         assert_eq!(wait_event(&s, &uid, r).await.0, "Normal");
     }
+    let vmi_uid = vmi["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(wait_event(&s, vmi_uid, "Migrating").await.1, "VirtualMachineInstance is migrating.");
+    assert_eq!(wait_event(&s, vmi_uid, "Migrated").await.1, "The VirtualMachineInstance migrated to node the-dome.");
+    assert!(
+        wait_event(&s, vmi_uid, "PreparingTarget")
+            .await
+            .1
+            .starts_with("Migration Target is listening at 192.168.50.13, on ports: ")
+    );
 
     // The source launcher's log: JSON records with parseable "Migration info" messages every 4 s.
     let (lines, _) = s.read_log(NS, source_pod, "compute");

@@ -351,6 +351,11 @@ impl Migration {
         })
     }
 
+    /// An Event on the VMI from virt-handler.
+    fn vmi_event(&self, vmi: &Value, kind: &str, reason: &str, message: &str) {
+        record_event(self.store(), vmi, kind, reason, message, HANDLER);
+    }
+
     fn event(&self, kind: &str, reason: &str, message: &str) {
         if let Ok(vmim) = self.store().get(&VMIMS, Some(&self.ns), &self.name) {
             record_event(self.store(), &vmim, kind, reason, message, COMPONENT);
@@ -480,10 +485,11 @@ impl Migration {
         self.outcome_post_handoff("TargetReady").await?;
         self.sleep_through(self.behaviour.phase_durations_ms.target_ready).await?;
         let now = self.now();
-        self.write_migration_state(|ms| {
+        let vmi = self.write_migration_state(|ms| {
             ms["startTimestamp"] = json!(now);
             ms["mode"] = json!("PreCopy");
         })?;
+        self.vmi_event(&vmi, "Normal", "Migrating", "VirtualMachineInstance is migrating.");
         self.set_phase("Running")?;
         self.outcome_post_handoff("Running").await?;
         self.running().await
@@ -808,10 +814,13 @@ impl Migration {
         let port = |i: usize| 32768 + (u16::from_be_bytes([bytes.as_bytes()[i], bytes.as_bytes()[i + 1]]) % 28000);
         let (control, direct) = (port(0), port(2));
         let direct = if direct == control { direct + 1 } else { direct };
-        self.write_migration_state(|ms| {
+        let vmi = self.write_migration_state(|ms| {
             ms["targetNodeAddress"] = json!(address);
             ms["targetDirectMigrationNodePorts"] = json!({control.to_string(): 0, direct.to_string(): 49152});
         })?;
+        let listening = format!("Migration Target is listening at {address}, on ports: {control},{direct}");
+        self.vmi_event(&vmi, "Normal", "PreparingTarget", &listening);
+        self.vmi_event(&vmi, "Normal", "PreparingTarget", "VirtualMachineInstance Migration Target Prepared.");
         self.set_phase("TargetReady")?;
         Ok(())
     }
@@ -976,13 +985,11 @@ impl Migration {
             }
             true
         })?;
-        record_event(
-            self.store(),
+        self.vmi_event(
             &vmi_after,
             "Normal",
             "Migrated",
             &format!("The VirtualMachineInstance migrated to node {target_node}."),
-            HANDLER,
         );
         let go_now = launcher::go_time_string(now_ts);
         self.write_target(|p| {
@@ -1032,7 +1039,7 @@ impl Migration {
     /// Failed, target pod gone.
     async fn fail_post_handoff(&mut self, reason: &str, abort_status: Option<&str>) -> Step {
         let now = self.now();
-        self.write_migration_state(|ms| {
+        let vmi = self.write_migration_state(|ms| {
             ms["completed"] = json!(true);
             ms["failed"] = json!(true);
             ms["failureReason"] = json!(reason);
@@ -1041,6 +1048,8 @@ impl Migration {
                 ms["abortStatus"] = json!(a);
             }
         })?;
+        let failed = format!("VirtualMachineInstance migration uid {} failed. reason:{reason}", self.uid);
+        self.vmi_event(&vmi, "Warning", "Migrated", &failed);
         let target_uid = self.target().ok().map(|p| meta(&p, "uid").to_string());
         self.store().clock().sleep(Duration::from_secs(1)).await;
         self.delete_target();
