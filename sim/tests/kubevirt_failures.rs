@@ -155,7 +155,8 @@ async fn target_unschedulable_fails_after_300_seconds() {
     let ts = failed["status"]["phaseTransitionTimestamps"].as_array().unwrap();
     let at = |i: usize| ts[i]["phaseTransitionTimestamp"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
     let waited = at(ts.len() - 1).duration_since(at(1)).as_secs();
-    assert!((299..=360).contains(&waited), "failed after {waited} s in Scheduling");
+    // Not before the timeout; well before the 900 s catch-all (the upper bound only guards against the wrong timeout).
+    assert!((299..900).contains(&waited), "failed after {waited} s in Scheduling");
     assert!(target_pods(&s).is_empty());
 }
 
@@ -188,7 +189,8 @@ async fn no_eligible_node_uses_the_schedulers_message_and_the_annotation_timeout
     let ts = failed["status"]["phaseTransitionTimestamps"].as_array().unwrap();
     let at = |i: usize| ts[i]["phaseTransitionTimestamp"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
     let waited = at(ts.len() - 1).duration_since(at(1)).as_secs();
-    assert!((29..=90).contains(&waited), "failed after {waited} s");
+    // The annotation, not the 300 s default, decided.
+    assert!((29..300).contains(&waited), "failed after {waited} s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

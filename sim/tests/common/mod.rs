@@ -134,18 +134,24 @@ pub fn phase(obj: &Value) -> &str {
     obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or_default()
 }
 
-/// Polls `check` every simulated 100 ms until it yields, for at most `sim_secs` simulated seconds.
+/// A guard against hangs, not a timing assertion: `sim_secs` simulated seconds, but at least this much real time,
+/// so that a loaded machine cannot fail a test that would pass.
+const MIN_REAL_WAIT: Duration = Duration::from_secs(60);
+
+fn wait_budget(s: &Store, sim_secs: u64) -> Duration {
+    s.clock().to_real(Duration::from_secs(sim_secs)).max(MIN_REAL_WAIT)
+}
+
+/// Polls `check` every simulated 100 ms until it yields (for at most `sim_secs` simulated seconds, see
+/// [`MIN_REAL_WAIT`]).
 pub async fn wait_for<T>(s: &Store, sim_secs: u64, mut check: impl FnMut(&Store) -> Option<T>) -> T {
     let clock = s.clock().clone();
-    let start = clock.elapsed();
+    let deadline = tokio::time::Instant::now() + wait_budget(s, sim_secs);
     loop {
         if let Some(v) = check(s) {
             return v;
         }
-        assert!(
-            clock.elapsed() - start < Duration::from_secs(sim_secs),
-            "condition not met within {sim_secs} simulated s"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within {sim_secs} simulated s");
         clock.sleep(Duration::from_millis(100)).await;
     }
 }
@@ -163,9 +169,7 @@ pub async fn history(
     sim_secs: u64,
 ) -> Vec<(EventType, Value)> {
     let mut out = Vec::new();
-    let clock = s.clock().clone();
-    let limit = clock.to_real(Duration::from_secs(sim_secs));
-    let deadline = tokio::time::Instant::now() + limit;
+    let deadline = tokio::time::Instant::now() + wait_budget(s, sim_secs);
     loop {
         let ev = match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Ok(ev)) => ev,
