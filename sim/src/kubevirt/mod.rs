@@ -11,6 +11,7 @@ pub mod handler;
 pub mod launcher;
 pub mod memory;
 pub mod migratable;
+pub mod migration;
 pub mod objects;
 pub mod quantity;
 pub mod scheduling;
