@@ -1,5 +1,5 @@
 //! The migration controller's event loop: virt-handler's migratability sync on VMI, node and KubeVirt CR changes,
-//! and one [`Migration`] driver per VMIM (started when a VMIM appears, told when it is being deleted), plus the
+//! and one `Migration` driver per VMIM (started when a VMIM appears, told when it is being deleted), plus the
 //! record of switchovers for the network model.
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,7 +1,16 @@
 //! KubeVirt v1.5 behaviour: admission, LiveMigratable, the migration controller, launcher logs.
 //!
-//! The single entry is [`KubeVirtSim`]: its [`admission`](KubeVirtSim::admission) plugs into the API server, and
-//! [`start`](KubeVirtSim::start) runs the controllers against the store.
+//! The single entry is [`KubeVirtSim`]: its [`admission`](KubeVirtSim::admission) plugs into the API server
+//! (`SimOptions::admission`), and [`start`](KubeVirtSim::start) runs the controllers against the store (inside a
+//! tokio runtime, after the scenario filled the store or before: existing objects are picked up). The
+//! [`switchovers`](KubeVirtSim::switchovers) are for the network model. The `migrate` subresource of VMs is
+//! [`subresource::migrate_vm`], for the API server to route `PUT .../virtualmachines/{name}/migrate` to.
+//!
+//! Modules, one concept each: [`admission`] (CRD pruning and schema, webhooks), [`migratable`] (the LiveMigratable
+//! rules) and [`handler`] (keeping conditions current), [`config`] (effective migration configuration),
+//! [`scheduling`] (where a target pod fits), [`launcher`] (virt-launcher pods and log records), [`memory`] (the
+//! pre-copy model), [`controller`] (the event loop) and [`migration`] (one migration's walk), [`objects`] (writes
+//! and Events), [`quantity`], [`subresource`].
 
 pub mod admission;
 pub mod behaviour;
