@@ -286,3 +286,30 @@ async fn a_second_migration_takes_the_vm_back() {
         .unwrap();
     assert_eq!(terms.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_handler_serves_migration_metrics() {
+    let memory =
+        MemoryModel { bandwidth_mib_s: 100.0, dirty_rate_mib_s: 150.0, used_fraction: 0.5, max_downtime_ms: 300 };
+    let b = BehaviourMap { default: MigrationBehaviour { memory, ..Default::default() }, ..Default::default() };
+    let (s, kv) = haos(200.0, json!({}), b);
+    let vmim = name(&create_vmim(&s, VM, false).unwrap());
+    wait_phase(&s, &vmim, "Running", 600).await;
+    let text = wait_for(&s, 600, |_| {
+        let t = kv.handler_metrics("the-toy-factory");
+        (t.lines().filter(|l| l.starts_with("kubevirt_vmi_migration_data_remaining_bytes{")).count() >= 3).then_some(t)
+    })
+    .await;
+    assert!(text.contains("# TYPE kubevirt_vmi_migration_data_total_bytes counter"));
+    let total: Vec<&str> = text.lines().filter(|l| l.starts_with("kubevirt_vmi_migration_data_total_bytes{")).collect();
+    assert!(total[0].starts_with(&format!(
+        "kubevirt_vmi_migration_data_total_bytes{{name=\"{VM}\",namespace=\"{NS}\",node=\"the-toy-factory\"}} 4.294967296e+09 "
+    )));
+    let stamps: Vec<i64> = total.iter().map(|l| l.rsplit(' ').next().unwrap().parse().unwrap()).collect();
+    assert!(stamps.windows(2).all(|w| w[1] - w[0] == 5000), "{stamps:?}");
+    assert_eq!(kv.handler_metrics("the-dome"), "", "only the source node reports");
+    s.delete(&VMIMS, Some(NS), &vmim, false).unwrap();
+    wait_for(&s, 600, |s| s.get(&VMIMS, Some(NS), &vmim).is_err().then_some(())).await;
+    assert!(!kv.handler_metrics("the-toy-factory").is_empty(), "the buffer is emitted once after the end");
+    assert_eq!(kv.handler_metrics("the-toy-factory"), "");
+}

@@ -12,6 +12,7 @@ use tokio::sync::{Notify, broadcast, watch};
 use super::admission::{MIGRATION_FINALIZER, is_final_phase};
 use super::behaviour::BehaviourMap;
 use super::handler;
+use super::metrics::HandlerMetrics;
 use super::migration::{Migration, deleting, phase};
 use super::objects::meta;
 use crate::api::resources::{KUBEVIRTS, NODES, VMIMS, VMIS};
@@ -51,6 +52,8 @@ pub(crate) struct Controller {
     pub(super) gate: tokio::sync::Mutex<()>,
     /// Wakes Pending migrations when another one ends.
     pub(super) wake: Notify,
+    /// The source virt-handlers' migration metrics.
+    pub(super) metrics: Mutex<HandlerMetrics>,
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -68,6 +71,7 @@ impl Controller {
             drivers: Mutex::new(HashMap::new()),
             gate: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
+            metrics: Mutex::new(HandlerMetrics::default()),
         }
     }
 
@@ -77,6 +81,10 @@ impl Controller {
 
     pub(crate) fn subscribe_switchovers(&self) -> broadcast::Receiver<SwitchoverEvent> {
         self.switchover_tx.subscribe()
+    }
+
+    pub(crate) fn scrape_handler(&self, node: &str) -> String {
+        lock(&self.metrics).scrape(node)
     }
 
     pub(super) fn record_switchover(&self, ev: SwitchoverEvent) {

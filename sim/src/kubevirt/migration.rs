@@ -18,7 +18,7 @@ use super::handler;
 use super::launcher::{self, CREATED_BY_LABEL, NODE_NAME_LABEL, TARGET_READY_ANNOTATION};
 use super::memory::PreCopy;
 use super::objects::{self, meta, record_event, set_annotation, set_label};
-use super::{config, quantity, scheduling};
+use super::{config, metrics, quantity, scheduling};
 use crate::api::resources::{MIGRATION_POLICIES, NAMESPACES, NODES, PODS, VMIMS, VMIS};
 use crate::api::{ApiError, Store};
 use crate::clock::format_time;
@@ -734,6 +734,8 @@ impl Migration {
         let started = clock.now();
         let at = |t: f64| started.checked_add(jiff::SignedDuration::from_secs_f64(t)).unwrap_or(started);
         let (mut watermark, mut last_progress, mut next_log) = (f64::MAX, 0.0, LOG_PERIOD_S);
+        let mut next_sample = metrics::SAMPLE_PERIOD_S;
+        let source_node = ms.get("sourceNode").and_then(Value::as_str).unwrap_or_default().to_string();
         let mut post_copy = false;
         loop {
             if self.sleep((MONITOR_TICK_S * 1000.0) as u64).await {
@@ -746,6 +748,12 @@ impl Migration {
                 let t = model.elapsed_s();
                 if let Some(pause) = model.switchover_downtime_ms() {
                     return self.succeed(&vmi, &source_pod, at(t), pause).await;
+                }
+                if t + 1e-9 >= next_sample {
+                    // The poller runs on its own 5 s period; the model's state is that of the nearest tick.
+                    let at_ms = at(next_sample).as_millisecond();
+                    lock(&self.ctl.metrics).buffer(&self.ns, &self.vmi_name, &source_node).push(at_ms, model.info());
+                    next_sample += metrics::SAMPLE_PERIOD_S;
                 }
                 if t + 1e-9 >= next_log {
                     self.log(&source_pod, &vmi, "info", &model.info().log_message(&self.uid), MONITOR_POS, at(t));
@@ -834,6 +842,7 @@ impl Migration {
             guest_pause_ms: pause_ms,
             outage_ms: self.behaviour.outage_ms.clone(),
         });
+        lock(&self.ctl.metrics).complete(&self.ns, &self.vmi_name);
         self.store().clock().sleep(Duration::from_millis(pause_ms)).await;
         let now_ts = self.store().clock().now();
         let now = format_time(now_ts);
@@ -931,6 +940,7 @@ impl Migration {
                 ms["abortStatus"] = json!(a);
             }
         })?;
+        lock(&self.ctl.metrics).complete(&self.ns, &self.vmi_name);
         let failed = format!("VirtualMachineInstance migration uid {} failed. reason:{reason}", self.uid);
         self.vmi_event(&vmi, "Warning", "Migrated", &failed);
         let target_uid = self.target().ok().map(|p| meta(&p, "uid").to_string());

@@ -9,7 +9,7 @@
 //! Modules, one concept each: [`admission`] (CRD pruning and schema, webhooks), [`migratable`] (the LiveMigratable
 //! rules) and [`handler`] (keeping conditions current), [`config`] (effective migration configuration),
 //! [`scheduling`] (where a target pod fits), [`launcher`] (virt-launcher pods and log records), [`memory`] (the
-//! pre-copy model), [`controller`] (the event loop) and [`migration`] (one migration's walk), [`objects`] (writes
+//! pre-copy model), [`metrics`] (virt-handler's migration metrics), [`controller`] (the event loop) and [`migration`] (one migration's walk), [`objects`] (writes
 //! and Events), [`quantity`], [`subresource`].
 
 pub mod admission;
@@ -19,6 +19,7 @@ pub mod controller;
 pub mod handler;
 pub mod launcher;
 pub mod memory;
+pub mod metrics;
 pub mod migratable;
 pub mod migration;
 pub mod objects;
@@ -61,6 +62,12 @@ impl KubeVirtSim {
     /// Every switchover so far, oldest first.
     pub fn switchovers(&self) -> Vec<SwitchoverEvent> {
         self.ctl.switchovers()
+    }
+
+    /// One scrape of the virt-handler on `node` (`:8443/metrics`): the migration metrics of the VMIs migrating away
+    /// from it, as Prometheus text (see [`metrics`]).
+    pub fn handler_metrics(&self, node: &str) -> String {
+        self.ctl.scrape_handler(node)
     }
 
     /// Switchovers from now on.
