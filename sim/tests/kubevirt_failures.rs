@@ -324,3 +324,22 @@ async fn deleting_the_vmi_fails_and_removes_its_migration() {
     assert_eq!(wait_event(&s, uid, "FailedMigration").await.1, "Migration failed because vmi does not exist.");
     assert!(target_pods(&s).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_kubevirt_stops_its_migrations() {
+    let s = common::cluster(500.0, json!({}));
+    common::add_vm(&s, VM, "the-toy-factory");
+    let kv = vmmigrate_sim::kubevirt::KubeVirtSim::new(s.clone(), with(stall("Scheduled"), MemoryModel::default()));
+    let controllers = kv.start();
+    let vmim = name(&create_vmim(&s, VM, false).unwrap());
+    wait_phase(&s, &vmim, "Scheduled", 600).await;
+    controllers.abort();
+    let _ = controllers.await;
+    // Deleting the VMIM now gets no answer from KubeVirt: the finalizer stays, nothing moves.
+    s.delete(&VMIMS, Some(NS), &vmim, false).unwrap();
+    s.clock().sleep(std::time::Duration::from_secs(120)).await;
+    let m = s.get(&VMIMS, Some(NS), &vmim).unwrap();
+    assert_eq!(phase(&m), "Scheduled");
+    assert!(m["status"].get("conditions").is_none());
+    assert_eq!(target_pods(&s).len(), 1);
+}

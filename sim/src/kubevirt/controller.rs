@@ -40,14 +40,33 @@ pub struct SwitchoverEvent {
     pub outage_ms: BTreeMap<String, u64>,
 }
 
+/// A running migration driver: its abort signal (the VMIM is being deleted) and its task.
+pub(super) struct Driver {
+    abort: watch::Sender<bool>,
+    task: Option<tokio::task::AbortHandle>,
+}
+
+/// Stops every migration driver when the event loop stops (its task aborted or dropped).
+struct StopDrivers<'a>(&'a Controller);
+
+impl Drop for StopDrivers<'_> {
+    fn drop(&mut self) {
+        for (_, d) in lock(&self.0.drivers).drain() {
+            if let Some(t) = d.task {
+                t.abort();
+            }
+        }
+    }
+}
+
 /// State shared by the event loop and the migration drivers.
 pub(crate) struct Controller {
     pub(crate) store: Store,
     behaviours: BehaviourMap,
     switchovers: Mutex<Vec<SwitchoverEvent>>,
     switchover_tx: broadcast::Sender<SwitchoverEvent>,
-    /// Running drivers by VMIM uid, each with its abort signal.
-    pub(super) drivers: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// Running drivers by VMIM uid.
+    pub(super) drivers: Mutex<HashMap<String, Driver>>,
     /// Serialises the parallel-migration limit check with the move to Scheduling.
     pub(super) gate: tokio::sync::Mutex<()>,
     /// Wakes Pending migrations when another one ends.
@@ -94,6 +113,7 @@ impl Controller {
 
     /// The event loop: virt-handler's condition sync and a driver per migration. Ends when the store goes away.
     pub(crate) async fn run(self: Arc<Self>) {
+        let _stop = StopDrivers(&self);
         let mut rx = self.store.subscribe();
         self.resync();
         loop {
@@ -133,9 +153,9 @@ impl Controller {
     fn ensure_driver(self: &Arc<Self>, vmim: &Value) {
         let uid = meta(vmim, "uid").to_string();
         let mut drivers = lock(&self.drivers);
-        if let Some(tx) = drivers.get(&uid) {
+        if let Some(d) = drivers.get(&uid) {
             if deleting(vmim) {
-                let _ = tx.send(true);
+                let _ = d.abort.send(true);
             }
             return;
         }
@@ -147,11 +167,13 @@ impl Controller {
             return;
         }
         let (tx, rx) = watch::channel(deleting(vmim));
-        drivers.insert(uid.clone(), tx);
+
         let ns = meta(vmim, "namespace").to_string();
         let vmi_name = vmim.pointer("/spec/vmiName").and_then(Value::as_str).unwrap_or_default().to_string();
         let behaviour = self.behaviours.for_vm(&ns, &vmi_name).clone();
         let driver = Migration::new(Arc::clone(self), ns, meta(vmim, "name").to_string(), uid, vmi_name, behaviour, rx);
-        tokio::spawn(driver.run());
+        // The lock is held until the task is recorded, so the driver cannot end (and unregister) before.
+        let task = tokio::spawn(driver.run()).abort_handle();
+        drivers.insert(meta(vmim, "uid").to_string(), Driver { abort: tx, task: Some(task) });
     }
 }

@@ -54,7 +54,8 @@ impl KubeVirtSim {
         Arc::new(KubeVirtAdmission)
     }
 
-    /// Runs the controllers (on the current tokio runtime) until the store is dropped or the task is aborted.
+    /// Runs the controllers on the current tokio runtime until the returned task is aborted, which also stops every
+    /// migration in progress.
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(Arc::clone(&self.ctl).run())
     }
