@@ -277,6 +277,9 @@ async fn unknown_fields_warn_by_default_fail_when_strict_and_are_pruned() {
     assert_eq!(r.status, 201);
     assert_eq!(r.headers.get("warning").unwrap(), "299 - \"unknown field \\\"spec.vmi_name\\\"\"");
     assert!(r.json()["spec"].get("vmi_name").is_none(), "pruned");
+    let r = post(u, VMIMS, &body).await;
+    assert_eq!(r.status, 409);
+    assert!(r.headers.get("warning").is_some(), "warnings come with errors too");
     let r = call(
         u,
         "PATCH",

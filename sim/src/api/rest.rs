@@ -12,7 +12,7 @@ use super::hooks::{AdmissionRequest, Operation};
 use super::patch::{self, PatchType};
 use super::query::{CONTINUE_EXPIRED, Continue};
 use super::resources::{self, ResourceType};
-use super::server::{ApiState, Ctx, json_response};
+use super::server::{ApiState, Ctx, error_response, json_response};
 use super::store::UpdateMode;
 use super::table;
 use super::{kubelet, pods};
@@ -157,9 +157,13 @@ fn validate_fields(
     fields::check_write(rt, FieldValidation::parse(ctx.query.get("fieldValidation"))?, obj, old)
 }
 
-/// A JSON response with `Warning` headers, as the real server sends them (`299 - "<text>"`).
-fn warned(code: u16, body: &Value, warnings: &[String]) -> Response {
-    let mut r = json_response(code, body);
+/// The answer of a write, the object or the error, with the warnings collected on the way as `Warning` headers
+/// (`299 - "<text>"`) either way, as the real server's warning recorder sends them.
+fn answer(result: Result<(u16, Value), ApiError>, warnings: &[String]) -> Response {
+    let mut r = match result {
+        Ok((code, body)) => json_response(code, &body),
+        Err(e) => error_response(&e),
+    };
     for w in warnings {
         let quoted = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
         if let Ok(v) = axum::http::HeaderValue::from_str(&quoted) {
@@ -188,6 +192,18 @@ fn prepare_create(rt: &'static ResourceType, obj: &mut Value) {
 
 /// `POST` of a collection.
 pub fn create(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str>) -> Result<Response, ApiError> {
+    let mut warnings = Vec::new();
+    let result = create_object(st, ctx, rt, ns, &mut warnings).map(|o| (201, o));
+    Ok(answer(result, &warnings))
+}
+
+fn create_object(
+    st: &ApiState,
+    ctx: &Ctx,
+    rt: &'static ResourceType,
+    ns: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Result<Value, ApiError> {
     let dry_run = ctx.query.dry_run()?;
     let mut obj = ctx.json_body()?;
     check_namespace(&obj, ns)?;
@@ -198,7 +214,7 @@ pub fn create(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&s
     if meta(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
         return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
     }
-    let warnings = validate_fields(ctx, rt, &mut obj, None)?;
+    *warnings = validate_fields(ctx, rt, &mut obj, None)?;
     if let Some(e) = st.faults.create_error(rt.plural) {
         return Err(e);
     }
@@ -206,8 +222,7 @@ pub fn create(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&s
     let name = meta(&obj, "name").unwrap_or_default().to_string();
     let t = Target { rt, ns, name: &name, sub: None, dry_run };
     admit(st, Operation::Create, &t, None, &mut obj)?;
-    let created = st.store.create(rt, ns, obj, dry_run)?;
-    Ok(warned(201, &created, &warnings))
+    st.store.create(rt, ns, obj, dry_run)
 }
 
 fn update_mode(sub: Option<&str>) -> Result<UpdateMode, ApiError> {
@@ -241,14 +256,20 @@ pub fn update(
     name: &str,
     sub: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let dry_run = ctx.query.dry_run()?;
+    let mut warnings = Vec::new();
+    let t = Target { rt, ns, name, sub, dry_run: false };
+    let result = update_object(st, ctx, t, &mut warnings).map(|o| (200, o));
+    Ok(answer(result, &warnings))
+}
+
+fn update_object(st: &ApiState, ctx: &Ctx, t: Target<'_>, warnings: &mut Vec<String>) -> Result<Value, ApiError> {
+    let t = Target { dry_run: ctx.query.dry_run()?, ..t };
     let mut obj = ctx.json_body()?;
-    check_namespace(&obj, ns)?;
-    check_kind(&obj, rt)?;
-    let old = st.store.get(rt, ns, name)?;
-    let warnings = validate_fields(ctx, rt, &mut obj, Some(&old))?;
-    let t = Target { rt, ns, name, sub, dry_run };
-    Ok(warned(200, &write(st, &t, &old, obj)?, &warnings))
+    check_namespace(&obj, t.ns)?;
+    check_kind(&obj, t.rt)?;
+    let old = st.store.get(t.rt, t.ns, t.name)?;
+    *warnings = validate_fields(ctx, t.rt, &mut obj, Some(&old))?;
+    write(st, &t, &old, obj)
 }
 
 /// `PATCH`: applies the patch to the stored object and writes it as an update; retried on a conflict unless
@@ -261,7 +282,21 @@ pub async fn patch(
     name: &str,
     sub: Option<&str>,
 ) -> Result<Response, ApiError> {
+    let mut warnings = Vec::new();
+    let t = Target { rt, ns, name, sub, dry_run: false };
+    let result = patch_object(st, ctx, t, &mut warnings).await;
+    Ok(answer(result, &warnings))
+}
+
+async fn patch_object(
+    st: &ApiState,
+    ctx: &Ctx,
+    t: Target<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(u16, Value), ApiError> {
+    let Target { rt, ns, name, sub, .. } = t;
     let dry_run = ctx.query.dry_run()?;
+    let t = Target { dry_run, ..t };
     let kind = PatchType::from_content_type(ctx.header(axum::http::header::CONTENT_TYPE), rt)?;
     if kind == PatchType::Apply && ctx.query.get("fieldManager").is_none_or(str::is_empty) {
         return Err(ApiError::invalid(
@@ -271,7 +306,6 @@ pub async fn patch(
             &[("fieldManager", "Required value: is required for apply patch")],
         ));
     }
-    let t = Target { rt, ns, name, sub, dry_run };
     for _ in 0..8 {
         let old = match st.store.get(rt, ns, name) {
             Err(e) if e.code == 404 && kind == PatchType::Apply && sub.is_none() => {
@@ -279,19 +313,19 @@ pub async fn patch(
                 let mut obj = patch::apply(kind, &json!({"metadata": {}}), &ctx.body)?;
                 obj["metadata"]["name"] = json!(name);
                 check_namespace(&obj, ns)?;
-                let warnings = validate_fields(ctx, rt, &mut obj, None)?;
+                *warnings = validate_fields(ctx, rt, &mut obj, None)?;
                 prepare_create(rt, &mut obj);
                 admit(st, Operation::Create, &Target { sub: None, ..t }, None, &mut obj)?;
-                return Ok(warned(201, &st.store.create(rt, ns, obj, dry_run)?, &warnings));
+                return Ok((201, st.store.create(rt, ns, obj, dry_run)?));
             }
             r => r?,
         };
         let mut new = patch::apply(kind, &old, &ctx.body)?;
-        let warnings = validate_fields(ctx, rt, &mut new, Some(&old))?;
+        *warnings = validate_fields(ctx, rt, &mut new, Some(&old))?;
         let asked_rv = meta(&new, "resourceVersion") != meta(&old, "resourceVersion");
         match write(st, &t, &old, new) {
             Err(e) if e.code == 409 && e.reason == "Conflict" && !asked_rv => tokio::task::yield_now().await,
-            r => return Ok(warned(200, &r?, &warnings)),
+            r => return Ok((200, r?)),
         }
     }
     Err(ApiError::conflict(rt, name))
