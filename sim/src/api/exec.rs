@@ -184,7 +184,7 @@ impl Session {
 pub struct BasicExec;
 
 impl BasicExec {
-    /// What a basic command prints and its exit code, or `None` for `sleep`.
+    /// What a basic command prints and its exit code, or, for `sleep`, how long to sleep (simulated).
     fn run(req: &ExecRequest) -> Result<(Vec<ExecOutput>, i32), Duration> {
         let pod_name = req.pod["metadata"]["name"].as_str().unwrap_or_default();
         let args: Vec<&str> = req.command.iter().map(String::as_str).collect();
