@@ -98,6 +98,14 @@ async fn create_fills_defaults_generates_names_and_honours_dry_run() {
     sim.shutdown().await;
 }
 
+async fn relabel(u: &str, name: &str, app: &str) {
+    let p = json!({"metadata": {"labels": {"app": app}}});
+    assert_eq!(
+        call(u, "PATCH", &format!("{CMS}/{name}"), Some("application/merge-patch+json"), Some(&p)).await.status,
+        200
+    );
+}
+
 #[tokio::test]
 async fn lists_filter_by_selectors_and_paginate() {
     let sim = start().await;
@@ -129,20 +137,30 @@ async fn lists_filter_by_selectors_and_paginate() {
     assert_eq!(names(&p1), ["cm-0", "cm-1"]);
     assert_eq!(p1["metadata"]["remainingItemCount"], 3);
     let token = p1["metadata"]["continue"].as_str().unwrap().to_string();
+    // Changes after the first page do not show in the later ones: they come from the same snapshot.
+    call(u, "DELETE", &format!("{CMS}/cm-2"), None, None).await;
+    relabel(u, "cm-3", "changed").await;
+    post(u, CMS, &json!({"metadata": {"name": "cm-9"}})).await;
     let p2 = get(u, &format!("{CMS}?limit=2&continue={token}")).await.json();
     assert_eq!(names(&p2), ["cm-2", "cm-3"]);
+    assert_eq!(p2["items"][1]["metadata"]["labels"]["app"], "web");
     assert_eq!(p2["metadata"]["resourceVersion"], p1["metadata"]["resourceVersion"]);
     let t2 = p2["metadata"]["continue"].as_str().unwrap().to_string();
     let p3 = get(u, &format!("{CMS}?limit=2&continue={t2}")).await.json();
     assert_eq!(names(&p3), ["cm-4"]);
     assert!(p3["metadata"].get("continue").is_none());
+    // An exact list at the first page's version is that snapshot; a version from the future is a timeout.
+    let rv = p1["metadata"]["resourceVersion"].as_str().unwrap();
+    let exact = get(u, &format!("{CMS}?resourceVersion={rv}&resourceVersionMatch=Exact")).await.json();
+    assert_eq!(names(&exact), ["cm-0", "cm-1", "cm-2", "cm-3", "cm-4"]);
+    assert_eq!(get(u, &format!("{CMS}?resourceVersion=99999999&resourceVersionMatch=Exact")).await.status, 504);
     // Server-side printing, as kubectl asks for it.
     let t = client::call_accept(u, CMS, "application/json;as=Table;v=v1;g=meta.k8s.io,application/json").await.json();
     assert_eq!(t["kind"], "Table");
     assert_eq!(t["rows"].as_array().unwrap().len(), 5);
-    // An all-namespaces list of namespaced objects.
+    // An all-namespaces list of namespaced objects (now).
     let all = get(u, "/api/v1/configmaps").await.json();
-    assert_eq!(names(&all).len(), 5);
+    assert_eq!(names(&all), ["cm-0", "cm-1", "cm-3", "cm-4", "cm-9"]);
     // Once the snapshot is compacted the token is too old.
     sim.store().expire_history();
     let r = get(u, &format!("{CMS}?limit=2&continue={token}")).await;

@@ -57,15 +57,36 @@ pub fn list(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str
     let sel = q.selectors(rt)?;
     let limit = q.number("limit")?.filter(|l| *l > 0);
     let token = q.get("continue").filter(|c| !c.is_empty()).map(Continue::decode).transpose()?;
-    if let Some(t) = &token
-        && t.rv < st.store.oldest_rv()
-    {
-        let mut e = ApiError::expired(CONTINUE_EXPIRED);
-        e.details = Some(json!({}));
-        return Err(e);
-    }
-    let (items, current_rv) = st.store.list(rt, ns);
-    let snapshot_rv = token.as_ref().map_or(current_rv, |t| t.rv);
+    let exact = match (q.get("resourceVersionMatch"), q.number("resourceVersion")?) {
+        (Some("Exact"), Some(rv)) if rv > 0 => Some(rv),
+        _ => None,
+    };
+    // Later pages come from the first page's snapshot, as etcd serves them.
+    let (items, snapshot_rv) = match (&token, exact) {
+        (Some(t), _) => {
+            let items = st.store.list_at(rt, ns, t.rv).map_err(|_| {
+                let mut e = ApiError::expired(CONTINUE_EXPIRED);
+                e.details = Some(json!({}));
+                e
+            })?;
+            (items, t.rv)
+        }
+        (None, Some(rv)) if rv > st.store.current_rv() => {
+            return Err(ApiError::new(
+                504,
+                "Timeout",
+                format!("Timeout: Too large resource version: {rv}, current: {}", st.store.current_rv()),
+            ));
+        }
+        (None, Some(rv)) => {
+            let items = st
+                .store
+                .list_at(rt, ns, rv)
+                .map_err(|_| ApiError::expired("The resourceVersion for the provided list is too old."))?;
+            (items, rv)
+        }
+        (None, None) => st.store.list(rt, ns),
+    };
     let key = |o: &Value| (meta(o, "namespace").unwrap_or("").to_string(), meta(o, "name").unwrap_or("").to_string());
     let mut matching: Vec<Value> = items
         .into_iter()

@@ -218,6 +218,35 @@ impl Store {
         (items, st.rv)
     }
 
+    /// The objects of a type in a namespace (`None`: all) as they were at resourceVersion `rv`, ordered as
+    /// [`Store::list`]: the current ones with every later change of the history undone. 410 Expired once the
+    /// history no longer reaches back to `rv`.
+    pub fn list_at(&self, rt: &'static ResourceType, ns: Option<&str>, rv: u64) -> Result<Vec<Value>, ApiError> {
+        let st = self.lock();
+        if rv < st.compacted {
+            return Err(ApiError::expired(format!("too old resource version: {rv} ({})", st.compacted + 1)));
+        }
+        let mut objs: BTreeMap<(String, String), Value> = st
+            .objects
+            .iter()
+            .filter(|((g, p, n, _), _)| *g == rt.group && *p == rt.plural && ns.is_none_or(|ns| n == ns))
+            .map(|((_, _, n, name), v)| ((n.clone(), name.clone()), v.clone()))
+            .collect();
+        for ev in st.history.iter().rev().take_while(|e| e.rv > rv).filter(|e| e.matches(rt, ns)) {
+            let k = (ev.namespace.clone().unwrap_or_default(), ev.name.clone());
+            match (ev.kind, &ev.prev) {
+                (EventType::Added, _) => {
+                    objs.remove(&k);
+                }
+                (EventType::Modified | EventType::Deleted, Some(prev)) => {
+                    objs.insert(k, (**prev).clone());
+                }
+                (EventType::Modified | EventType::Deleted, None) => {}
+            }
+        }
+        Ok(objs.into_values().collect())
+    }
+
     /// Creates an object. Fills name from `generateName`, uid, resourceVersion, creationTimestamp, generation,
     /// namespace, apiVersion and kind. With `dry_run` nothing is stored and no event is sent.
     pub fn create(
@@ -612,6 +641,28 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s.get(&VMIMS, Some("ns"), "m").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn lists_at_a_past_version_undo_later_changes() {
+        let s = store();
+        s.create(&PODS, Some("ns"), json!({"metadata": {"name": "a"}, "spec": {"v": 1}}), false).unwrap();
+        s.create(&PODS, Some("ns"), json!({"metadata": {"name": "b"}}), false).unwrap();
+        let rv = s.current_rv();
+        s.modify(&PODS, Some("ns"), "a", |o| {
+            o["spec"]["v"] = json!(2);
+            Ok(())
+        })
+        .unwrap();
+        s.delete(&PODS, Some("ns"), "b", false).unwrap();
+        s.create(&PODS, Some("ns"), json!({"metadata": {"name": "c"}}), false).unwrap();
+        let then = s.list_at(&PODS, Some("ns"), rv).unwrap();
+        let names: Vec<&str> = then.iter().map(|o| o["metadata"]["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(then[0]["spec"]["v"], 1);
+        assert_eq!(s.list_at(&PODS, Some("ns"), s.current_rv()).unwrap(), s.list(&PODS, Some("ns")).0);
+        s.expire_history();
+        assert_eq!(s.list_at(&PODS, Some("ns"), rv).unwrap_err().code, 410);
     }
 
     #[test]
