@@ -311,16 +311,15 @@ pub async fn gather(
 
     // 5. The authoritative verdict: dry-run creates for running VMIs.
     if req.wants_dry_run() {
-        let running: Vec<(String, String)> = snap
-            .targets
+        let running: BTreeSet<(&str, &str)> = snap
+            .vmis
             .iter()
-            .filter(|(ns, name)| {
-                snap.vmis
-                    .iter()
-                    .any(|v| v.metadata.namespace.as_deref() == Some(ns) && v.metadata.name.as_deref() == Some(name))
+            .map(|v| {
+                (v.metadata.namespace.as_deref().unwrap_or_default(), v.metadata.name.as_deref().unwrap_or_default())
             })
-            .cloned()
             .collect();
+        let running: Vec<(String, String)> =
+            snap.targets.iter().filter(|(ns, name)| running.contains(&(ns.as_str(), name.as_str()))).cloned().collect();
         for (ns, name) in running {
             let outcome = dry_run(client, &ns, &name, &g.url).await?;
             snap.dry_runs.insert((ns, name), outcome);
