@@ -284,7 +284,7 @@ async fn kubevirt_not_installed_is_one_clear_error() {
         named("x"),
     )
     .await;
-    assert!(matches!(err, CheckError::KubeVirtNotInstalled));
+    assert!(matches!(err, CheckError::KubeVirtNotInstalled(_)));
     assert_eq!(err.to_string(), "KubeVirt is not installed: the API server does not serve kubevirt.io/v1 kubevirts");
     assert_eq!(err.exit_code(), 1);
 }

@@ -252,8 +252,8 @@ impl CheckRequest {
 /// Why `check` could not evaluate: one clear line each, exit code 1 (2 for usage).
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    #[error("KubeVirt is not installed: the API server does not serve kubevirt.io/v1 kubevirts")]
-    KubeVirtNotInstalled,
+    #[error("KubeVirt is not installed: {0}")]
+    KubeVirtNotInstalled(String),
     #[error("VirtualMachine {ns}/{name} not found")]
     VmNotFound { ns: String, name: String },
     #[error("namespace {0} not found")]

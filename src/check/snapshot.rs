@@ -222,12 +222,21 @@ pub async fn gather(
     let mut g = Gatherer { client, url, unavailable: BTreeMap::new() };
     // 1. KubeVirt: a 404 on kubevirt.io means it is not installed.
     let kubevirts = match list_all(&Api::<KubeVirt>::all(client.clone()), None).await {
-        Ok(kvs) => kvs,
-        Err(e) if code(&e) == Some(404) => return Err(CheckError::KubeVirtNotInstalled),
+        Ok(kvs) if kvs.is_empty() => {
+            return Err(CheckError::KubeVirtNotInstalled(
+                "no KubeVirt CR (kubevirts.kubevirt.io) in any namespace".into(),
+            ));
+        }
+        Err(e) if code(&e) == Some(404) => {
+            return Err(CheckError::KubeVirtNotInstalled(
+                "the API server does not serve kubevirt.io/v1 kubevirts".into(),
+            ));
+        }
         Err(e) if code(&e) == Some(403) => {
             g.unavailable.insert("kubevirts".into(), "cannot list kubevirts: forbidden".into());
             Vec::new()
         }
+        Ok(kvs) => kvs,
         Err(e) => return Err(classify(e, "list", "kubevirts", None, &g.url)),
     };
     let mut snap = ClusterSnapshot { kubevirts, ..Default::default() };
@@ -391,6 +400,8 @@ async fn review(client: &kube::Client, need: &Need, ns: Option<&str>) -> Result<
 /// The VMIM `check` dry-runs (and that `run` would create): generateName, label `managed-by`.
 pub fn dry_run_migration(vmi_name: &str) -> VirtualMachineInstanceMigration {
     VirtualMachineInstanceMigration {
+        api_version: format!("{}/{}", crate::kubevirt::GROUP, crate::kubevirt::VERSION),
+        kind: "VirtualMachineInstanceMigration".into(),
         metadata: ObjectMeta {
             generate_name: Some(format!("{vmi_name}-vmmigrate-")),
             labels: Some(BTreeMap::from([(LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned())])),

@@ -649,7 +649,7 @@ fn request_validation() {
     ] {
         assert_eq!(bad.validate().unwrap_err().exit_code(), EXIT_USAGE, "{bad:?}");
     }
-    assert_eq!(CheckError::KubeVirtNotInstalled.exit_code(), EXIT_ERROR);
+    assert_eq!(CheckError::KubeVirtNotInstalled("x".into()).exit_code(), EXIT_ERROR);
     assert_eq!(
         CheckError::Forbidden { verb: "list".into(), resource: "virtualmachines".into(), namespace: Some("ns".into()) }
             .to_string(),
