@@ -153,3 +153,63 @@ pub fn json(report: &CheckReport) -> String {
 pub fn yaml(report: &CheckReport) -> String {
     serde_saphyr::to_string(report).unwrap_or_else(|e| format!("error: {e}\n"))
 }
+
+/// The `-o` formats of `check`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+/// The report in a format; `colour` applies to the tables only (pass it only when stdout is a TTY).
+pub fn render(report: &CheckReport, format: Format, colour: bool) -> String {
+    match format {
+        Format::Table => table(report, TableOptions { wide: false, colour }),
+        Format::Wide => table(report, TableOptions { wide: true, colour }),
+        Format::Json => json(report),
+        Format::Yaml => yaml(report),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Check, CheckReport, Verdict, VmReport};
+
+    fn report() -> CheckReport {
+        let checks = vec![Check::warn("eviction.strategy", "evictionStrategy None (from default)", "set it")];
+        let vm = VmReport {
+            namespace: "ns".into(),
+            name: "vm".into(),
+            node: None,
+            verdict: Verdict::of(&checks),
+            blockers: vec![],
+            checks,
+            nodes: vec![],
+            effective_config: None,
+        };
+        CheckReport::new(None, vec![vm])
+    }
+
+    #[test]
+    fn formats() {
+        let r = report();
+        assert_eq!(
+            render(&r, Format::Table, false),
+            "ns/vm: MIGRATABLE (with warnings)\n  ! eviction.strategy  evictionStrategy None (from default)\n                       fix: set it\n"
+        );
+        assert_eq!(render(&r, Format::Wide, false), render(&r, Format::Table, false), "nothing more to show");
+        let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json, true)).unwrap();
+        assert_eq!(json["vms"][0]["checks"][0]["fix"], "set it");
+        assert!(!render(&r, Format::Json, true).contains('\x1b'), "no colour in JSON");
+        assert!(render(&r, Format::Yaml, false).contains("verdict: migratableWithWarnings"));
+    }
+
+    #[test]
+    fn empty_report() {
+        assert_eq!(render(&CheckReport::new(None, vec![]), Format::Table, false), "No VMs found.\n");
+    }
+}
