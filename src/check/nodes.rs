@@ -85,7 +85,7 @@ impl<'a> Requirements<'a> {
         let spec = &vmi.spec;
         let single = |k: String| BTreeMap::from([(k, "true".to_owned())]);
         let mut groups = vec![LabelGroup {
-            what: format!("{SCHEDULABLE} is not \"true\" (virt-handler not ready there)"),
+            what: "virt-handler is not ready there".into(),
             labels: single(SCHEDULABLE.into()),
             prefix: "",
         }];
@@ -113,7 +113,7 @@ impl<'a> Requirements<'a> {
             Some("host-model") => groups.extend(host_model_groups(index, source_node)),
             Some("host-passthrough") | None | Some("") => {}
             Some(model) => groups.push(LabelGroup {
-                what: format!("lacks CPU-model label for {model}"),
+                what: format!("does not support CPU model {model}"),
                 labels: single(format!("{CPU_MODEL}{model}")),
                 prefix: "",
             }),
@@ -207,7 +207,7 @@ impl<'a> Requirements<'a> {
             }
             if group.labels.len() == 1 {
                 let (k, v) = group.labels.iter().next().map(|(k, v)| (k.as_str(), v.as_str())).unwrap_or_default();
-                reasons.push(format!("{} ({k}={v})", group.what));
+                reasons.push(format!("{} (needs label {k}={v})", group.what));
             } else {
                 reasons.push(format!("{}: {}", group.what, missing.join(", ")));
             }
@@ -255,7 +255,7 @@ fn host_model_groups(index: &Index<'_>, source_node: Option<&str>) -> Vec<LabelG
     let mut out = Vec::new();
     if let Some(model) = node_labels.keys().find_map(|k| k.strip_prefix(HOST_MODEL_CPU)) {
         out.push(LabelGroup {
-            what: format!("lacks CPU-model label for the source host model {model}"),
+            what: format!("does not support the source host model {model}"),
             labels: BTreeMap::from([(format!("{CPU_MODEL_MIGRATION}{model}"), "true".to_owned())]),
             prefix: "",
         });

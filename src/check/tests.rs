@@ -117,8 +117,8 @@ fn haos_only_eligible_target_is_the_dome() {
     assert_eq!(illusion.len(), 2, "{illusion:#?}");
     assert_eq!(
         illusion[0],
-        "lacks CPU-model label for the source host model Skylake-Client-IBRS \
-         (cpu-model-migration.node.kubevirt.io/Skylake-Client-IBRS=true)"
+        "does not support the source host model Skylake-Client-IBRS \
+         (needs label cpu-model-migration.node.kubevirt.io/Skylake-Client-IBRS=true)"
     );
     assert_eq!(
         illusion[1],
@@ -568,7 +568,7 @@ fn node_reasons_not_ready_unschedulable_taint_selector_affinity_memory() {
         node(&r, "the-dome").reasons,
         [
             "NotReady",
-            "kubevirt.io/schedulable is not \"true\" (virt-handler not ready there) (kubevirt.io/schedulable=true)",
+            "virt-handler is not ready there (needs label kubevirt.io/schedulable=true)",
             "untolerated taint dedicated=db:NoSchedule",
         ]
     );
@@ -590,7 +590,10 @@ fn node_reasons_not_ready_unschedulable_taint_selector_affinity_memory() {
     let r = report(&snap);
     assert_eq!(
         node(&r, "the-dome").reasons,
-        ["does not match the VM's nodeSelector (rack=r1)", "does not match the VM's required node affinity"]
+        [
+            "does not match the VM's nodeSelector (needs label rack=r1)",
+            "does not match the VM's required node affinity"
+        ]
     );
 
     // Memory: the VM needs more than the-dome has free.
