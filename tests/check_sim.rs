@@ -2,7 +2,11 @@
 //! every VM's re-derived blockers must agree with the sim's LiveMigratable condition, the request budget at
 //! 10,000 VMs, and the error paths.
 
+mod check_common;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+use check_common::{start, start_with};
 
 use kube::Client;
 use kube::api::{Api, PostParams};
@@ -12,53 +16,9 @@ use serde_json::json;
 use vmmigrate_sim::api::faults::{Denial, Faults};
 use vmmigrate_sim::api::{Store, resources};
 use vmmigrate_sim::clock::SimClock;
-use vmmigrate_sim::kubevirt::{BehaviourMap, KubeVirtSim, handler};
+
 use vmmigrate_sim::scenario::{GenerateOptions, Scenario};
-use vmmigrate_sim::{Sim, SimHandle, SimOptions};
-
-/// A running sim with KubeVirt, the scenario applied and virt-handler's conditions synced.
-struct Cluster {
-    sim: SimHandle,
-    client: Client,
-}
-
-async fn start(scenario: &Scenario, extra: Faults) -> Cluster {
-    start_with(scenario, extra, 100.0, true, |_| {}).await
-}
-
-/// `speed`: simulated-clock speed; `controllers`: run KubeVirt's controllers (else virt-handler never resyncs);
-/// `edit`: changes to the store after the conditions were synced.
-async fn start_with(
-    scenario: &Scenario,
-    extra: Faults,
-    speed: f64,
-    controllers: bool,
-    edit: impl FnOnce(&Store),
-) -> Cluster {
-    let store = Store::new(SimClock::new(speed));
-    let applied = scenario.apply(&store).unwrap();
-    handler::sync_all(&store);
-    edit(&store);
-    let behaviours =
-        BehaviourMap { default: applied.behaviours.default.clone(), per_vm: applied.behaviours.per_vm.clone() };
-    let kubevirt = KubeVirtSim::new(store.clone(), behaviours);
-    if controllers {
-        kubevirt.start();
-    }
-    let mut faults = applied.faults.clone();
-    faults.deny.extend(extra.deny);
-    let sim =
-        Sim::start(SimOptions { admission: kubevirt.admission(), faults, ..SimOptions::new(store) }).await.unwrap();
-    let client = Client::try_from(kube::Config::new(sim.url().parse().unwrap())).unwrap();
-    Cluster { sim, client }
-}
-
-impl Cluster {
-    async fn check(&self, req: CheckRequest) -> Result<CheckReport, CheckError> {
-        let req = CheckRequest { server: Some(self.sim.url().to_owned()), ..req };
-        check::run(&self.client, "default", &req).await
-    }
-}
+use vmmigrate_sim::{Sim, SimOptions};
 
 fn named(ns: &str, vms: &[&str]) -> CheckRequest {
     CheckRequest { vms: vms.iter().map(|v| v.to_string()).collect(), namespace: Some(ns.into()), ..Default::default() }

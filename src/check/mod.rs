@@ -12,6 +12,7 @@
 //! `eviction.strategy`, `storage.volume`, `network.interface`, `nodes.target`, `config.migration`,
 //! `config.parallel`, `migration.inflight`, `permission.*` (see [`permissions::NEEDS`]), `admission.dryrun`.
 
+pub mod command;
 pub mod config;
 pub mod index;
 pub mod migratable;
