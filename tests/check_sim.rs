@@ -87,6 +87,17 @@ async fn blockers_scenario_lists_every_blocker_and_agrees_with_the_server() {
     assert_eq!(reasons("rwo-and-bridge"), ["DisksNotLiveMigratable", "InterfaceNotLiveMigratable"]);
     assert_eq!(reasons("gpu-worker"), ["InterfaceNotLiveMigratable", "HostDeviceNotLiveMigratable"]);
     assert_eq!(reasons("old-host"), ["CPUModeLiveMigratable"]);
+    // The GPU exists only on the source node.
+    let gpu = vm(&report, "gpu-worker");
+    assert!(gpu.nodes.iter().all(|n| !n.eligible), "{:#?}", gpu.nodes);
+    assert!(
+        gpu.nodes
+            .iter()
+            .find(|n| n.node == "node-a")
+            .unwrap()
+            .reasons
+            .contains(&"has 0 allocatable nvidia.com/GA102GL_A10, the VM needs 1".to_owned())
+    );
     assert_eq!(reasons("healthy"), Vec::<&str>::new());
     let failing: Vec<_> = vm(&report, "healthy").checks.iter().filter(|c| c.status == Status::Fail).collect();
     assert!(failing.is_empty(), "{failing:#?}");

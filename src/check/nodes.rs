@@ -6,7 +6,8 @@
 //! `cpu-model-migration.node.kubevirt.io/<source host model>` and one `cpu-feature.node.kubevirt.io/<f>` per
 //! `host-model-required-features.node.kubevirt.io/<f>` label of the source node, named CPU model/feature labels,
 //! `cpumanager=true` for dedicated CPUs, the VMI's nodeSelector, required node affinity and tolerations; and
-//! what the scheduler checks on top: cordon, Ready, taints, allocatable memory and the KVM device.
+//! what the scheduler checks on top: cordon, Ready, taints, allocatable memory, the KVM device and the extended
+//! resources of host devices and GPUs (allocatable only: devices used by other pods are not counted).
 //!
 //! Memory: the target pod requests the VMI's memory request plus virt-launcher's overhead, estimated as KubeVirt
 //! v1.5's `GetMemoryOverhead` does: memory/512 (page tables) + 220Mi (virt-launcher monitor 25Mi, virt-launcher
@@ -60,6 +61,8 @@ pub struct Requirements<'a> {
     affinity_terms: Option<&'a [NodeSelectorTerm]>,
     tolerations: &'a [Toleration],
     memory_needed: Option<(u64, u64)>,
+    /// Extended resources of host devices and GPUs (`deviceName` → count).
+    devices: BTreeMap<&'a str, u64>,
 }
 
 /// Virt-launcher memory overhead estimate (see the module documentation).
@@ -160,7 +163,13 @@ impl<'a> Requirements<'a> {
             .and_then(quantity::bytes)
             .or_else(|| super::config::vmi_memory(vmi))
             .map(|m| (m, memory_overhead(vmi, m)));
+        let mut devices: BTreeMap<&str, u64> = BTreeMap::new();
+        for d in spec.domain.devices.host_devices.iter().chain(&spec.domain.devices.gpus) {
+            *devices.entry(d.device_name.as_str()).or_default() += 1;
+        }
+        devices.remove("");
         Requirements {
+            devices,
             source_node,
             occupied,
             groups,
@@ -239,6 +248,12 @@ impl<'a> Requirements<'a> {
                     quantity::format_bytes(memory),
                     quantity::format_bytes(overhead)
                 ));
+            }
+        }
+        for (device, count) in &self.devices {
+            let have = allocatable.and_then(|a| a.get(*device)).and_then(quantity::bytes).unwrap_or(0);
+            if have < *count {
+                reasons.push(format!("has {have} allocatable {device}, the VM needs {count}"));
             }
         }
         if allocatable.is_some_and(|a| a.get("devices.kubevirt.io/kvm").and_then(quantity::bytes).unwrap_or(0) == 0) {

@@ -607,6 +607,19 @@ fn node_reasons_not_ready_unschedulable_taint_selector_affinity_memory() {
 }
 
 #[test]
+fn host_devices_need_their_extended_resource_on_the_target() {
+    let mut snap = haos();
+    edit_vmi(&mut snap, |v| {
+        v["spec"]["domain"]["devices"]["gpus"] = json!([{"name": "gpu0", "deviceName": "nvidia.com/T4"}])
+    });
+    let alloc = node_mut(&mut snap, "here-i-am").status.as_mut().unwrap().allocatable.as_mut().unwrap();
+    alloc.insert("nvidia.com/T4".into(), typed(json!("2")));
+    let r = report(&snap);
+    assert_eq!(node(&r, "the-dome").reasons, ["has 0 allocatable nvidia.com/T4, the VM needs 1"]);
+    assert_eq!(node(&r, "here-i-am").reasons, ["cordoned (spec.unschedulable)"]);
+}
+
+#[test]
 fn memory_overhead_estimate() {
     let vmi: VirtualMachineInstance = typed(fixture("vmi-running"));
     // 4Gi/512 = 8Mi, + 220Mi + 8Mi × 1 vCPU + 8Mi + 32Mi.
