@@ -102,6 +102,18 @@ async fn blockers_exit_3_and_list_both_blockers() {
     let out = plugin(&cfg, &["check", "healthy", "--strict"]).await;
     assert_eq!(out.status.code(), Some(3));
 
+    // --all: one row per VM.
+    let out = plugin(&cfg, &["check", "--all"]).await;
+    assert_eq!(out.status.code(), Some(3));
+    let text = stdout(&out);
+    assert!(text.starts_with("NAMESPACE  NAME"), "{text}");
+    let row = text.lines().find(|l| l.contains(" rwo-and-bridge ")).unwrap();
+    assert!(row.contains("NOT MIGRATABLE  ✗ migratable.server, ✗ migratable.disks, ✗ migratable.network"), "{row}");
+    let healthy = text.lines().find(|l| l.contains(" healthy ")).unwrap();
+    assert!(healthy.contains("WARNINGS") && healthy.ends_with("! network.interface"), "{healthy}");
+    let plugin_row = text.lines().find(|l| l.contains(" passt-plugin ")).unwrap();
+    assert!(!plugin_row.contains("✗"), "a binding plugin with migration support passes: {plugin_row}");
+
     let out = plugin(&cfg, &["check", "--all", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(3));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();

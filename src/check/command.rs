@@ -36,6 +36,7 @@ fn format(f: OutputFormat) -> Format {
 pub async fn command(cluster: &Cluster, args: &CheckArgs, term: &Term) -> anyhow::Result<Outcome> {
     let req = request(args, cluster);
     let report = run(&cluster.client, &cluster.namespace, &req).await?;
-    term::write_stdout(&render(&report, format(term.format), term.color_stdout))?;
+    let summary = args.all || args.selector.is_some();
+    term::write_stdout(&render(&report, format(term.format), term.color_stdout, summary))?;
     Ok(if report.exit_code(args.strict) == EXIT_NOT_MIGRATABLE { Outcome::NotMigratable } else { Outcome::Success })
 }

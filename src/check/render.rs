@@ -12,6 +12,8 @@ pub struct TableOptions {
     pub wide: bool,
     /// ANSI colour (only on a TTY).
     pub colour: bool,
+    /// One row per VM instead of every check (for `--all`/`-l`; ignored when `wide`).
+    pub summary: bool,
 }
 
 const RED: &str = "\x1b[31m";
@@ -45,7 +47,10 @@ fn verdict_colour(v: Verdict) -> &'static str {
 /// The human table of a whole report.
 pub fn table(report: &CheckReport, opts: TableOptions) -> String {
     let mut out = String::new();
-    for (i, vm) in report.vms.iter().enumerate() {
+    if opts.summary && !opts.wide && !report.vms.is_empty() {
+        summary_table(&mut out, report, opts.colour);
+    }
+    for (i, vm) in report.vms.iter().enumerate().filter(|_| !opts.summary || opts.wide) {
         if i > 0 {
             out.push('\n');
         }
@@ -66,6 +71,71 @@ pub fn table(report: &CheckReport, opts: TableOptions) -> String {
         out.push_str("No VMs found.\n");
     }
     out
+}
+
+fn short_verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Migratable => "MIGRATABLE",
+        Verdict::MigratableWithWarnings => "WARNINGS",
+        Verdict::NotMigratable => "NOT MIGRATABLE",
+    }
+}
+
+/// One row per VM: its verdict and the ids of its failing, then warning, checks.
+fn summary_table(out: &mut String, report: &CheckReport, colour: bool) {
+    let rows: Vec<[String; 5]> = report
+        .vms
+        .iter()
+        .map(|vm| {
+            let mut problems: Vec<String> = Vec::new();
+            for status in [Status::Fail, Status::Warn] {
+                for c in vm.checks.iter().filter(|c| c.status == status) {
+                    let item = format!("{} {}", status.symbol(), c.id);
+                    if !problems.contains(&item) {
+                        problems.push(item);
+                    }
+                }
+            }
+            [
+                vm.namespace.clone(),
+                vm.name.clone(),
+                vm.node.clone().unwrap_or_else(|| "-".into()),
+                short_verdict(vm.verdict).to_owned(),
+                problems.join(", "),
+            ]
+        })
+        .collect();
+    let headers = ["NAMESPACE", "NAME", "NODE", "VERDICT", "PROBLEMS"];
+    let widths: Vec<usize> =
+        (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(headers[i].len())).collect();
+    let _ = writeln!(
+        out,
+        "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
+        headers[0],
+        headers[1],
+        headers[2],
+        headers[3],
+        headers[4],
+        w0 = widths[0],
+        w1 = widths[1],
+        w2 = widths[2],
+        w3 = widths[3]
+    );
+    for (row, vm) in rows.iter().zip(&report.vms) {
+        let verdict = format!("{:w$}", row[3], w = widths[3]);
+        let line = format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}  {}",
+            row[0],
+            row[1],
+            row[2],
+            paint(&verdict, verdict_colour(vm.verdict), colour),
+            row[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
 }
 
 fn vm_table(out: &mut String, vm: &VmReport, opts: TableOptions) {
@@ -164,11 +234,12 @@ pub enum Format {
     Yaml,
 }
 
-/// The report in a format; `colour` applies to the tables only (pass it only when stdout is a TTY).
-pub fn render(report: &CheckReport, format: Format, colour: bool) -> String {
+/// The report in a format; `colour` applies to the tables only (pass it only when stdout is a TTY); `summary`
+/// makes the table one row per VM (for `--all`/`-l`; `wide` always shows every check).
+pub fn render(report: &CheckReport, format: Format, colour: bool, summary: bool) -> String {
     match format {
-        Format::Table => table(report, TableOptions { wide: false, colour }),
-        Format::Wide => table(report, TableOptions { wide: true, colour }),
+        Format::Table => table(report, TableOptions { wide: false, colour, summary }),
+        Format::Wide => table(report, TableOptions { wide: true, colour, summary }),
         Format::Json => json(report),
         Format::Yaml => yaml(report),
     }
@@ -198,18 +269,22 @@ mod tests {
     fn formats() {
         let r = report();
         assert_eq!(
-            render(&r, Format::Table, false),
+            render(&r, Format::Table, false, false),
             "ns/vm: MIGRATABLE (with warnings)\n  ! eviction.strategy  evictionStrategy None (from default)\n                       fix: set it\n"
         );
-        assert_eq!(render(&r, Format::Wide, false), render(&r, Format::Table, false), "nothing more to show");
-        let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json, true)).unwrap();
+        assert_eq!(
+            render(&r, Format::Wide, false, false),
+            render(&r, Format::Table, false, false),
+            "nothing more to show"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json, true, false)).unwrap();
         assert_eq!(json["vms"][0]["checks"][0]["fix"], "set it");
-        assert!(!render(&r, Format::Json, true).contains('\x1b'), "no colour in JSON");
-        assert!(render(&r, Format::Yaml, false).contains("verdict: migratableWithWarnings"));
+        assert!(!render(&r, Format::Json, true, false).contains('\x1b'), "no colour in JSON");
+        assert!(render(&r, Format::Yaml, false, false).contains("verdict: migratableWithWarnings"));
     }
 
     #[test]
     fn empty_report() {
-        assert_eq!(render(&CheckReport::new(None, vec![]), Format::Table, false), "No VMs found.\n");
+        assert_eq!(render(&CheckReport::new(None, vec![]), Format::Table, false, true), "No VMs found.\n");
     }
 }

@@ -286,8 +286,14 @@ pub fn network_checks(index: &Index<'_>, ns: &str, vmi: &VirtualMachineInstance)
             };
             let head = format!("interface {} ({binding} on {on}{ip})", iface.name);
             let pod = network.is_some_and(|n| n.pod.is_some());
+            let migratable_plugin = iface.binding.as_ref().is_some_and(|b| {
+                index
+                    .kubevirt()
+                    .and_then(|kv| kv.spec.configuration.network.as_ref()?.binding.as_ref()?.get(&b.name))
+                    .is_some_and(|p| p.migration.is_some())
+            });
             match (pod, binding) {
-                (true, "masquerade") => match &lb {
+                (true, _) if iface.masquerade.is_some() || migratable_plugin => match &lb {
                     Some(svc) => {
                         Check::pass(ID, format!("{head}: the pod IP changes, but {svc} keeps the VM reachable"))
                     }

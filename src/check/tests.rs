@@ -435,10 +435,19 @@ fn pod_network_rules() {
     edit_vmi(&mut snap, |v| {
         v["spec"]["domain"]["devices"]["interfaces"][0] = json!({"name": "default", "binding": {"name": "passt"}})
     });
-    assert_eq!(report(&snap).blockers[0].reason, "InterfaceNotLiveMigratable");
+    let r = report(&snap);
+    assert_eq!(r.blockers[0].reason, "InterfaceNotLiveMigratable");
+    assert_eq!(checks(&r, "network.interface")[0].status, Status::Fail);
     snap.kubevirts[0].spec.configuration.network =
         Some(typed(json!({"binding": {"passt": {"migration": {"method": "link-refresh"}}}})));
-    assert!(report(&snap).blockers.is_empty());
+    let r = report(&snap);
+    assert!(r.blockers.is_empty());
+    let c = checks(&r, "network.interface")[0];
+    assert_eq!(c.status, Status::Pass, "the LoadBalancer Service keeps it reachable: {c:?}");
+    assert!(
+        c.reason.starts_with("interface default (passt on pod network, IP 10.244.0.57): the pod IP changes"),
+        "{c:?}"
+    );
 
     // No pod network at all: migratable.
     let b = blockers_after(|v| {
@@ -733,7 +742,7 @@ fn assert_snapshot(file: &str, actual: &str) {
 #[test]
 fn render_haos_wide() {
     let r = evaluate_all(&haos(), &EvalOptions::default());
-    assert_snapshot("haos-wide.txt", &render::table(&r, render::TableOptions { wide: true, colour: false }));
+    assert_snapshot("haos-wide.txt", &render::table(&r, render::TableOptions { wide: true, ..Default::default() }));
 }
 
 #[test]
@@ -744,6 +753,8 @@ fn render_two_blockers_and_summary() {
     snap.targets.push((NS.into(), "stopped".into()));
     let r = evaluate_all(&snap, &EvalOptions::default());
     assert_snapshot("two-blockers.txt", &render::table(&r, render::TableOptions::default()));
+    let summary = render::table(&r, render::TableOptions { summary: true, ..Default::default() });
+    assert_snapshot("summary.txt", &summary);
 }
 
 #[test]
@@ -751,7 +762,7 @@ fn colour_only_when_asked() {
     let r = evaluate_all(&two_blockers(), &EvalOptions::default());
     let plain = render::table(&r, render::TableOptions::default());
     assert!(!plain.contains('\x1b'));
-    let coloured = render::table(&r, render::TableOptions { wide: false, colour: true });
+    let coloured = render::table(&r, render::TableOptions { colour: true, ..Default::default() });
     assert!(coloured.contains("\x1b[31m✗\x1b[0m migratable.server"));
     assert!(coloured.contains("\x1b[31mNOT MIGRATABLE\x1b[0m"));
 }
