@@ -4,6 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
+use std::sync::Mutex;
+
+use futures::{StreamExt, TryStreamExt};
 
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod, Service};
@@ -25,6 +28,8 @@ pub const PAGE_SIZE: u32 = 500;
 pub const LAUNCHER_SELECTOR: &str = "kubevirt.io=virt-launcher";
 /// Up to this many named VMs are fetched with one GET each; more are listed.
 const MAX_GETS: usize = 3;
+/// Dry-run creates in flight at once (`--server-dry-run` on many VMs).
+const DRY_RUN_CONCURRENCY: usize = 8;
 /// Up to this many distinct namespaces get their own access reviews; beyond, one cluster-wide review per need.
 const MAX_SSAR_NAMESPACES: usize = 3;
 
@@ -149,12 +154,17 @@ where
 struct Gatherer<'a> {
     client: &'a kube::Client,
     url: String,
-    unavailable: BTreeMap<String, String>,
+    /// Kinds that could not be read (shared by concurrent lists; locked only briefly, never across an await).
+    unavailable: Mutex<BTreeMap<String, String>>,
 }
 
 impl Gatherer<'_> {
+    fn note(&self, plural: impl Into<String>, why: String) {
+        self.unavailable.lock().unwrap_or_else(|e| e.into_inner()).insert(plural.into(), why);
+    }
+
     /// A list the rules can do without: 403/404 are recorded in `unavailable`, other errors abort.
-    async fn optional<K>(&mut self, api: Api<K>, plural: &str, selector: Option<&str>) -> Result<Vec<K>, CheckError>
+    async fn optional<K>(&self, api: Api<K>, plural: &str, selector: Option<&str>) -> Result<Vec<K>, CheckError>
     where
         K: Clone + DeserializeOwned + Debug,
     {
@@ -162,7 +172,7 @@ impl Gatherer<'_> {
             Ok(items) => Ok(items),
             Err(e) if matches!(code(&e), Some(403 | 404)) => {
                 let why = if code(&e) == Some(403) { "forbidden" } else { "not served" };
-                self.unavailable.insert(plural.into(), format!("cannot list {plural}: {why}"));
+                self.note(plural, format!("cannot list {plural}: {why}"));
                 Ok(Vec::new())
             }
             Err(e) => Err(classify(e, "list", plural, None, &self.url)),
@@ -185,7 +195,7 @@ impl Gatherer<'_> {
 
     /// Cluster-wide list, falling back to the namespace when cluster-wide is forbidden.
     async fn wide_or_namespaced<K>(
-        &mut self,
+        &self,
         scope: &Scope,
         plural: &str,
         selector: Option<&str>,
@@ -199,12 +209,11 @@ impl Gatherer<'_> {
         match list_all(&Api::<K>::all(self.client.clone()), selector).await {
             Ok(items) => Ok(items),
             Err(e) if code(&e) == Some(403) && *scope != Scope::All => {
-                self.unavailable
-                    .insert(format!("{plural}@cluster"), format!("cannot list {plural} cluster-wide: forbidden"));
+                self.note(format!("{plural}@cluster"), format!("cannot list {plural} cluster-wide: forbidden"));
                 self.optional(scope.api(self.client), plural, selector).await
             }
             Err(e) if matches!(code(&e), Some(403 | 404)) => {
-                self.unavailable.insert(plural.into(), format!("cannot list {plural}: forbidden"));
+                self.note(plural, format!("cannot list {plural}: forbidden"));
                 Ok(Vec::new())
             }
             Err(e) => Err(classify(e, "list", plural, None, &self.url)),
@@ -219,7 +228,7 @@ pub async fn gather(
     req: &CheckRequest,
 ) -> Result<ClusterSnapshot, CheckError> {
     let url = req.server.clone().unwrap_or_else(|| "the configured cluster".into());
-    let mut g = Gatherer { client, url, unavailable: BTreeMap::new() };
+    let g = Gatherer { client, url, unavailable: Mutex::new(BTreeMap::new()) };
     // 1. KubeVirt: a 404 on kubevirt.io means it is not installed.
     let kubevirts = match list_all(&Api::<KubeVirt>::all(client.clone()), None).await {
         Ok(kvs) if kvs.is_empty() => {
@@ -233,7 +242,7 @@ pub async fn gather(
             ));
         }
         Err(e) if code(&e) == Some(403) => {
-            g.unavailable.insert("kubevirts".into(), "cannot list kubevirts: forbidden".into());
+            g.note("kubevirts", "cannot list kubevirts: forbidden".into());
             Vec::new()
         }
         Ok(kvs) => kvs,
@@ -284,25 +293,38 @@ pub async fn gather(
         }
     }
 
-    // 3. Everything else, one paginated list per kind.
-    snap.launcher_pods = g.wide_or_namespaced(&scope, "pods", Some(LAUNCHER_SELECTOR)).await?;
-    snap.nodes = g.optional(Api::<Node>::all(client.clone()), "nodes", None).await?;
-    snap.pvcs = g.optional(scope.api(client), "persistentvolumeclaims", None).await?;
-    snap.storage_classes = g.optional(Api::<StorageClass>::all(client.clone()), "storageclasses", None).await?;
-    snap.migration_policies =
-        g.optional(Api::<MigrationPolicy>::all(client.clone()), "migrationpolicies", None).await?;
-    snap.migrations = g.wide_or_namespaced(&scope, "virtualmachineinstancemigrations", None).await?;
-    snap.services = g.optional(scope.api(client), "services", None).await?;
-    snap.namespaces = match &scope {
-        Scope::All => g.optional(Api::<Namespace>::all(client.clone()), "namespaces", None).await?,
-        Scope::Namespace(ns) => match Api::<Namespace>::all(client.clone()).get_opt(ns).await {
-            Ok(found) => found.into_iter().collect(),
-            Err(_) => {
-                g.unavailable.insert("namespaces".into(), format!("cannot get namespace {ns}"));
-                Vec::new()
-            }
-        },
+    // 3. Everything else, one paginated list per kind, concurrently.
+    let namespaces = async {
+        match &scope {
+            Scope::All => g.optional(Api::<Namespace>::all(client.clone()), "namespaces", None).await,
+            Scope::Namespace(ns) => match Api::<Namespace>::all(client.clone()).get_opt(ns).await {
+                Ok(found) => Ok(found.into_iter().collect()),
+                Err(_) => {
+                    g.note("namespaces", format!("cannot get namespace {ns}"));
+                    Ok(Vec::new())
+                }
+            },
+        }
     };
+    (
+        snap.launcher_pods,
+        snap.nodes,
+        snap.pvcs,
+        snap.storage_classes,
+        snap.migration_policies,
+        snap.migrations,
+        snap.services,
+        snap.namespaces,
+    ) = tokio::try_join!(
+        g.wide_or_namespaced(&scope, "pods", Some(LAUNCHER_SELECTOR)),
+        g.optional(Api::<Node>::all(client.clone()), "nodes", None),
+        g.optional(scope.api(client), "persistentvolumeclaims", None),
+        g.optional(Api::<StorageClass>::all(client.clone()), "storageclasses", None),
+        g.optional(Api::<MigrationPolicy>::all(client.clone()), "migrationpolicies", None),
+        g.wide_or_namespaced(&scope, "virtualmachineinstancemigrations", None),
+        g.optional(scope.api(client), "services", None),
+        namespaces,
+    )?;
 
     // 4. Access reviews: a constant handful.
     let namespaces: BTreeSet<&String> = snap.targets.iter().map(|(ns, _)| ns).collect();
@@ -311,12 +333,12 @@ pub async fn gather(
     } else {
         vec![None]
     };
-    for ns in &review_namespaces {
-        for need in permissions::NEEDS.iter().filter(|n| req.probe || !n.probe_only) {
-            let allowed = review(client, need, ns.as_deref()).await;
-            snap.access.push(AccessResult { need, namespace: ns.clone(), allowed });
-        }
-    }
+    let reviews = review_namespaces.iter().flat_map(|ns| {
+        permissions::NEEDS.iter().filter(|n| req.probe || !n.probe_only).map(move |need| async move {
+            AccessResult { need, namespace: ns.clone(), allowed: review(client, need, ns.as_deref()).await }
+        })
+    });
+    snap.access = futures::future::join_all(reviews).await;
 
     // 5. The authoritative verdict: dry-run creates for running VMIs.
     if req.wants_dry_run() {
@@ -329,13 +351,18 @@ pub async fn gather(
             .collect();
         let running: Vec<(String, String)> =
             snap.targets.iter().filter(|(ns, name)| running.contains(&(ns.as_str(), name.as_str()))).cloned().collect();
-        for (ns, name) in running {
-            let outcome = dry_run(client, &ns, &name, &g.url).await?;
-            snap.dry_runs.insert((ns, name), outcome);
-        }
+        let url = &g.url;
+        snap.dry_runs = futures::stream::iter(running)
+            .map(|(ns, name)| async move {
+                let outcome = dry_run(client, &ns, &name, url).await?;
+                Ok::<_, CheckError>(((ns, name), outcome))
+            })
+            .buffer_unordered(DRY_RUN_CONCURRENCY)
+            .try_collect()
+            .await?;
     }
 
-    snap.unavailable = g.unavailable;
+    snap.unavailable = g.unavailable.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok(snap)
 }
 
