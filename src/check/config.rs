@@ -178,7 +178,8 @@ pub fn effective(
 }
 
 /// `config.migration`: a one-line summary of the effective configuration.
-pub fn summary_check(config: &EffectiveConfig, kubevirt_readable: bool) -> Check {
+/// `block_migration`: the VMI's `migrationMethod` is BlockMigration (its local disks are copied too).
+pub fn summary_check(config: &EffectiveConfig, kubevirt_readable: bool, block_migration: bool) -> Check {
     let policy = match &config.policy {
         Some(p) => format!("MigrationPolicy {p}"),
         None => "no MigrationPolicy matches".into(),
@@ -187,8 +188,9 @@ pub fn summary_check(config: &EffectiveConfig, kubevirt_readable: bool) -> Check
         "0" | "0Mi" => "unlimited".to_owned(),
         other => format!("{other}/s"),
     };
+    let local_disks = if block_migration { " + local disks (BlockMigration)" } else { "" };
     let reason = format!(
-        "{policy}; completion timeout {} s ({} s/GiB × {} GB), progress timeout {} s, bandwidth {bw}, \
+        "{policy}; completion timeout {} s ({} s/GiB × {} GB{local_disks}), progress timeout {} s, bandwidth {bw}, \
          autoConverge {}, postCopy {}",
         config.completion_timeout_seconds,
         config.completion_timeout_per_gi_b.value,

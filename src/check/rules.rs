@@ -27,7 +27,8 @@ pub fn evaluate_vm(index: &Index<'_>, ns: &str, name: &str, opts: &EvalOptions) 
             checks.push(target);
             let ns_labels = namespace_labels(index, ns);
             let cfg = config::effective(index.kubevirt(), &index.snapshot.migration_policies, vmi, &ns_labels);
-            checks.push(config::summary_check(&cfg, index.kubevirt().is_some()));
+            let block = vmi.status.as_ref().and_then(|s| s.migration_method.as_deref()) == Some("BlockMigration");
+            checks.push(config::summary_check(&cfg, index.kubevirt().is_some(), block));
             let source = super::index::source_node(vmi).unwrap_or_default();
             checks.push(config::parallel_check(
                 &cfg,

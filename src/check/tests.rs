@@ -145,7 +145,11 @@ fn haos_effective_config_and_completion_timeout() {
     );
     assert_eq!(cfg.allow_workload_disruption.source, "kubevirt (= allowPostCopy)");
     assert_eq!(cfg.node_drain_taint_key.value, "kubevirt.io/drain");
-    assert!(one(&r, "config.migration").reason.contains("completion timeout 750 s (150 s/GiB × 5 GB)"));
+    assert!(one(&r, "config.migration").reason.contains("completion timeout 750 s (150 s/GiB × 5 GB), "));
+    let mut snap = haos();
+    edit_vmi(&mut snap, |v| v["status"]["migrationMethod"] = json!("BlockMigration"));
+    let c = one(&report(&snap), "config.migration").clone();
+    assert!(c.reason.contains("completion timeout 750 s (150 s/GiB × 5 GB + local disks (BlockMigration))"), "{c:?}");
     assert_eq!(
         one(&r, "config.parallel").reason,
         "0/5 migrations running cluster-wide, 0/2 out of node the-toy-factory"
@@ -736,7 +740,16 @@ fn assert_snapshot(file: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
     }
     let expected = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(actual, expected, "rendering differs from {path}");
+    let first = actual.lines().zip(expected.lines()).position(|(a, e)| a != e);
+    if let Some(i) = first {
+        panic!(
+            "{path}:{}: got\n{}\nexpected\n{}",
+            i + 1,
+            actual.lines().nth(i).unwrap(),
+            expected.lines().nth(i).unwrap()
+        );
+    }
+    assert_eq!(actual, expected, "rendering differs from {path} (line count)");
 }
 
 #[test]
