@@ -6,7 +6,7 @@ use kubectl_vmmigrate::check::{self, CheckError, CheckReport, CheckRequest};
 use vmmigrate_sim::api::Store;
 use vmmigrate_sim::api::faults::Faults;
 use vmmigrate_sim::clock::SimClock;
-use vmmigrate_sim::kubevirt::{BehaviourMap, KubeVirtSim, handler};
+use vmmigrate_sim::kubevirt::{KubeVirtSim, handler};
 use vmmigrate_sim::scenario::Scenario;
 use vmmigrate_sim::{Sim, SimHandle, SimOptions};
 
@@ -33,9 +33,7 @@ pub async fn start_with(
     let applied = scenario.apply(&store).unwrap();
     handler::sync_all(&store);
     edit(&store);
-    let behaviours =
-        BehaviourMap { default: applied.behaviours.default.clone(), per_vm: applied.behaviours.per_vm.clone() };
-    let kubevirt = KubeVirtSim::new(store.clone(), behaviours);
+    let kubevirt = KubeVirtSim::new(store.clone(), applied.behaviours.clone());
     if controllers {
         kubevirt.start();
     }
