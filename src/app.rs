@@ -31,9 +31,9 @@ pub fn run(cli: Cli, term: Term) -> anyhow::Result<Outcome> {
 ///
 /// Until a module is integrated its command reports that it is not available in this build (exit 1).
 /// (The parameters are unused until then; the integrated commands take the cluster, their args and the terminal.)
-async fn run_cluster_command(_cluster: &Cluster, cli: &Cli, _term: &Term) -> anyhow::Result<Outcome> {
+async fn run_cluster_command(cluster: &Cluster, cli: &Cli, term: &Term) -> anyhow::Result<Outcome> {
     let name = match &cli.command {
-        Command::Check(_) => "check",
+        Command::Check(args) => return crate::check::command::command(cluster, args, term).await,
         Command::Run(_) => "run",
         Command::Cancel(_) => "cancel",
         Command::Status(_) => "status",
