@@ -2,8 +2,19 @@
 //! progress, abort on interrupt.
 //!
 //! Pure core: [`progress`] (virt-launcher log parser), [`stuck`] (stuck-detection rules), [`state`] (the
-//! follower state machine and the result contract). Thin shell: the kube calls and the event loop.
+//! follower state machine and the result contract), [`ui`] (sinks and result rendering). Thin shell: `cluster`
+//! (the kube calls) and [`run`] (the event loop and the three entry points).
 
+pub(crate) mod cluster;
+pub mod error;
 pub mod progress;
+pub mod run;
 pub mod state;
 pub mod stuck;
+pub mod ui;
+
+pub use cluster::supports_added_node_selector;
+pub use error::MigrateError;
+pub use run::{Command, ErrorDocument, RunReport, RunRequest, cancel, run, status};
+pub use state::{MigrationResult, Outcome};
+pub use ui::{LineSink, ProgressSink, RecordingSink, ResultFormat, TtySink};
