@@ -61,6 +61,10 @@ struct Script {
     delete_to: Option<Sender>,
     after_delete: Vec<Value>,
     vmi_get: Option<Value>,
+    /// Cluster-wide lists (stuck detection).
+    all_vmims: Vec<Value>,
+    all_vmis: Vec<Value>,
+    pods: Vec<Value>,
     requests: Vec<String>,
 }
 
@@ -110,6 +114,23 @@ impl Fake {
         let mut s = self.0.lock().unwrap();
         let kind = if watch { "WATCH" } else { req.method().as_str() };
         s.requests.push(format!("{kind} {path}"));
+        let cluster_wide = !path.contains("/namespaces/");
+        if req.method() == Method::GET && cluster_wide && !watch {
+            return match path.rsplit('/').next().unwrap_or("") {
+                "virtualmachineinstancemigrations" => {
+                    full(200, &list("VirtualMachineInstanceMigration", "1", s.all_vmims.clone()))
+                }
+                "virtualmachineinstances" => full(200, &list("VirtualMachineInstance", "1", s.all_vmis.clone())),
+                "kubevirts" => full(200, &list("KubeVirt", "1", vec![fixture("kubevirt-cr.json")])),
+                _ => full(404, &status(404, "NotFound", &format!("unscripted {path}"))),
+            };
+        }
+        if req.method() == Method::GET && path.ends_with("/pods") {
+            return full(
+                200,
+                &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "1"}, "items": s.pods.clone()}),
+            );
+        }
         let vmims = path.ends_with("/virtualmachineinstancemigrations");
         let vmis = path.ends_with("/virtualmachineinstances");
         match (req.method().clone(), vmims, vmis) {
@@ -214,9 +235,7 @@ fn request(timeout: Option<Duration>) -> RunRequest {
 
 async fn run(fake: &Fake, req: RunRequest) -> (Result<migrate::RunReport, migrate::MigrateError>, Vec<UiMessage>) {
     let mut ui = RecordingSink::default();
-    let r = tokio::time::timeout(Duration::from_secs(60), migrate::run(&fake.client(), NS, &req, &mut ui))
-        .await
-        .expect("run finished");
+    let r = migrate::run(&fake.client(), NS, &req, &mut ui).await;
     (r, ui.messages)
 }
 
@@ -443,4 +462,114 @@ async fn status_shows_the_latest_migration() {
     assert_eq!(report.result.outcome, "Succeeded");
     assert_eq!(report.exit_code(), 0);
     assert_eq!(fake.requests().len(), 2);
+}
+
+/// Stuck detection at once for `phase_file`'s phase, never for the others.
+fn quick(phase_file: &str) -> RunRequest {
+    let (now, never) = (Duration::ZERO, Duration::from_secs(24 * 3600));
+    let pending = phase_file == "vmim-pending.json";
+    RunRequest {
+        vm: VM.into(),
+        stuck: migrate::stuck::StuckThresholds {
+            pending: if pending { now } else { never },
+            scheduling: if pending { never } else { now },
+            handoff: never,
+        },
+        ..Default::default()
+    }
+}
+
+fn stuck_messages(messages: &[UiMessage]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            UiMessage::Stuck(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Records messages; the first `slow:` explanation makes the migration succeed (so the run ends
+/// deterministically once the explanation was shown).
+struct EndOnStuck {
+    messages: Vec<UiMessage>,
+    end: Option<Sender>,
+}
+
+impl migrate::ProgressSink for EndOnStuck {
+    fn show(&mut self, msg: &UiMessage) {
+        self.messages.push(msg.clone());
+        if matches!(msg, UiMessage::Stuck(_))
+            && let Some(tx) = self.end.take()
+        {
+            tx.send(event("MODIFIED", vmim("vmim-succeeded.json"))).unwrap();
+        }
+    }
+}
+
+/// Runs with the VMIM stuck in `phase_file` until the follower explains why.
+async fn run_stuck(
+    fake: &Fake,
+    phase_file: &str,
+) -> (Result<migrate::RunReport, migrate::MigrateError>, Vec<UiMessage>) {
+    let tx = fake.watch(false, vec![event("MODIFIED", vmim(phase_file))]);
+    let _v = fake.watch(true, vec![]);
+    fake.with(|s| s.vmi_get = Some(fixture("vmi-migrated.json")));
+    let mut ui = EndOnStuck { messages: Vec::new(), end: Some(tx) };
+    let r = migrate::run(&fake.client(), NS, &quick(phase_file), &mut ui).await;
+    (r, ui.messages)
+}
+
+#[tokio::test]
+async fn stuck_in_pending_behind_the_cluster_limit_says_so() {
+    let fake = seeded();
+    fake.with(|s| {
+        s.all_vmims = (0..5)
+            .map(|i| {
+                let mut m = vmim("vmim-running.json");
+                m["metadata"]["name"] = json!(format!("other-{i}"));
+                m["metadata"]["namespace"] = json!("tenant-other");
+                m
+            })
+            .collect();
+        s.all_vmis = vec![fixture("vmi-running.json")];
+    });
+    let (r, messages) = run_stuck(&fake, "vmim-pending.json").await;
+    assert_eq!(r.expect("run ok").outcome, Some(Outcome::Succeeded));
+    let stuck = stuck_messages(&messages);
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert!(stuck[0].contains("5 migrations are already in flight"), "{}", stuck[0]);
+    assert!(stuck[0].contains("parallelMigrationsPerCluster: 5"), "{}", stuck[0]);
+    assert!(stuck[0].contains("tenant-other/other-0"), "{}", stuck[0]);
+}
+
+#[tokio::test]
+async fn unschedulable_target_pod_is_explained_with_the_schedulers_words() {
+    let fake = seeded();
+    let mut pod = fixture("virt-launcher-pod-target.json");
+    pod["spec"]["nodeName"] = Value::Null;
+    pod["status"] = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+        "reason": "Unschedulable",
+        "message": "0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector."}]});
+    fake.with(|s| s.pods = vec![pod]);
+    let (r, messages) = run_stuck(&fake, "vmim-scheduling.json").await;
+    assert_eq!(r.expect("run ok").exit_code(), 0);
+    let stuck = stuck_messages(&messages);
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert!(stuck[0].contains("cannot be scheduled: 0/4 nodes are available"), "{}", stuck[0]);
+    assert!(stuck[0].contains("virt-launcher-vm-instance-haos-q9zvm"), "{}", stuck[0]);
+}
+
+#[tokio::test]
+async fn timeout_without_abort_leaves_the_migration_running() {
+    let fake = seeded();
+    let _w = fake.watch(false, vec![event("MODIFIED", vmim("vmim-running.json"))]);
+    let _v = fake.watch(true, vec![]);
+    let req = RunRequest { timeout: Some(Duration::from_millis(200)), abort_on_timeout: false, ..request(None) };
+    let (r, _) = run(&fake, req).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.outcome, Some(Outcome::TimedOut { aborted: false, abort_status: None }));
+    assert_eq!(report.exit_code(), 6);
+    assert_eq!(fake.count("DELETE"), 0);
+    assert_eq!(report.follow_hint.as_deref(), Some("kubectl get vmim kubevirt-migrate-vm-8k4tn -n tenant-root -w"));
 }

@@ -16,6 +16,7 @@ use crate::kubevirt::{VirtualMachineInstance, VirtualMachineInstanceMigration};
 use super::cluster::{self, Side, Update};
 use super::error::{MigrateError, describe};
 use super::state::{AbortCause, Event, Follower, MigrationResult, Outcome, Step, StopReason, UiMessage};
+use super::stuck::StuckThresholds;
 use super::ui::{ProgressSink, RenderError, ResultFormat, render_document, render_result};
 
 type Vmim = VirtualMachineInstanceMigration;
@@ -37,6 +38,8 @@ pub struct RunRequest {
     pub abort_on_timeout: bool,
     /// `--skip-check` (informational here: the caller runs `check` before `run` unless set).
     pub skip_check: bool,
+    /// How long a phase may last before stuck detection looks for a reason (wall-clock time).
+    pub stuck: StuckThresholds,
 }
 
 /// Which command produced a report (exit codes differ for `cancel`).
@@ -150,7 +153,8 @@ pub async fn run(
     let Some(vmi) = vmi else {
         return Err(MigrateError::VmiNotFound { namespace: namespace.into(), vm: req.vm.clone() });
     };
-    let mut follower = Follower::new(namespace, &req.vm, Some(*vmi), req.target_node.clone());
+    let mut follower =
+        Follower::new(namespace, &req.vm, Some(*vmi), req.target_node.clone()).with_thresholds(req.stuck.clone());
     let start = Instant::now();
     let (vmim, attached, interrupted_during_create) = match cluster::in_flight(&listed).first() {
         Some(m) if req.attach => ((*m).clone(), true, false),
