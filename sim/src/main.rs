@@ -1,1 +1,92 @@
-fn main() {}
+//! `vmmigrate-sim serve`: runs the simulated API server until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use vmmigrate_sim::api::Store;
+use vmmigrate_sim::clock::SimClock;
+use vmmigrate_sim::{Sim, SimOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "vmmigrate-sim",
+    version,
+    about = "A simulated Kubernetes v1.34 API server with KubeVirt v1.5 behaviour"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a scenario over HTTP on loopback.
+    Serve {
+        /// A built-in scenario name (`empty`) or a scenario file.
+        #[arg(long)]
+        scenario: String,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Where to write a kubeconfig for the sim.
+        #[arg(long)]
+        kubeconfig_out: PathBuf,
+        /// Where to write the audit log (one JSON object per request).
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
+        /// How much faster than real time simulated time runs.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
+}
+
+/// Fills the store with a scenario. The scenario loader plugs in here.
+fn load_scenario(scenario: &str, store: &Store) -> anyhow::Result<()> {
+    match scenario {
+        "empty" => Ok(vmmigrate_sim::empty_cluster(store)?),
+        other => anyhow::bail!("unknown scenario {other:?}: the built-in scenarios are: empty"),
+    }
+}
+
+async fn serve(
+    scenario: String,
+    listen: SocketAddr,
+    kubeconfig_out: PathBuf,
+    audit_log: Option<PathBuf>,
+    speed: f64,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(speed.is_finite() && speed > 0.0, "--speed must be a positive number, not {speed}");
+    let store = Store::new(SimClock::new(speed));
+    load_scenario(&scenario, &store)?;
+    let sim = Sim::start(SimOptions { listen, audit_log, ..SimOptions::new(store) }).await?;
+    sim.write_kubeconfig(&kubeconfig_out, None)
+        .with_context(|| format!("cannot write the kubeconfig {}", kubeconfig_out.display()))?;
+    println!("ready {}", sim.url());
+    wait_for_signal().await?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { scenario, listen, kubeconfig_out, audit_log, speed } => {
+            serve(scenario, listen, kubeconfig_out, audit_log, speed).await
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("vmmigrate-sim: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -43,6 +43,9 @@ pub struct StoreEvent {
     pub namespace: Option<String>,
     pub name: String,
     pub object: Arc<Value>,
+    /// The object before this change (`None` for ADDED); for DELETED the last stored state. Watches with
+    /// selectors use it to turn a change that leaves or enters the selection into DELETED or ADDED.
+    pub prev: Option<Arc<Value>>,
 }
 
 impl StoreEvent {
@@ -166,8 +169,9 @@ impl Store {
         self.inner.tx.subscribe()
     }
 
-    fn record(&self, st: &mut State, kind: EventType, rt: &'static ResourceType, obj: &Value) {
+    fn record(&self, st: &mut State, kind: EventType, rt: &'static ResourceType, obj: &Value, prev: Option<&Value>) {
         let ev = StoreEvent {
+            prev: prev.map(|p| Arc::new(p.clone())),
             rv: st.rv,
             kind,
             resource: rt,
@@ -279,7 +283,7 @@ impl Store {
         st.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
         st.objects.insert(key(rt, ns, &name), obj.clone());
-        self.record(&mut st, EventType::Added, rt, &obj);
+        self.record(&mut st, EventType::Added, rt, &obj, None);
         Ok(obj)
     }
 
@@ -362,10 +366,10 @@ impl Store {
         obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
         if obj["metadata"].get("deletionTimestamp").is_some() && finalizers_empty(&obj) {
             st.objects.remove(&k);
-            self.record(&mut st, EventType::Deleted, rt, &obj);
+            self.record(&mut st, EventType::Deleted, rt, &obj, Some(&old));
         } else {
             st.objects.insert(k, obj.clone());
-            self.record(&mut st, EventType::Modified, rt, &obj);
+            self.record(&mut st, EventType::Modified, rt, &obj, Some(&old));
         }
         Ok(obj)
     }
@@ -398,7 +402,8 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let mut st = self.lock();
         let k = key(rt, ns, name);
-        let mut obj = st.objects.get(&k).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
+        let old = st.objects.get(&k).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
+        let mut obj = old.clone();
         if dry_run {
             return Ok(obj);
         }
@@ -406,12 +411,12 @@ impl Store {
         obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
         if finalizers_empty(&obj) {
             st.objects.remove(&k);
-            self.record(&mut st, EventType::Deleted, rt, &obj);
+            self.record(&mut st, EventType::Deleted, rt, &obj, Some(&old));
         } else if obj["metadata"].get("deletionTimestamp").is_none() {
             obj["metadata"]["deletionTimestamp"] = json!(self.inner.clock.now_rfc3339());
             obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             st.objects.insert(k, obj.clone());
-            self.record(&mut st, EventType::Modified, rt, &obj);
+            self.record(&mut st, EventType::Modified, rt, &obj, Some(&old));
         } else {
             // Already being deleted: nothing changes.
             st.rv -= 1;
@@ -445,6 +450,7 @@ impl Store {
                     namespace: if n.is_empty() { None } else { Some(n.clone()) },
                     name: name.clone(),
                     object: Arc::new(v.clone()),
+                    prev: None,
                 })
                 .collect(),
             Some(rv) if rv < st.compacted => {

@@ -83,3 +83,18 @@ impl Default for MemoryModel {
         Self { bandwidth_mib_s: 1024.0, dirty_rate_mib_s: 40.0, used_fraction: 0.25, max_downtime_ms: 300 }
     }
 }
+
+/// The behaviours of a scenario: a default and overrides per VM (`"<namespace>/<vm>"`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct BehaviourMap {
+    pub default: MigrationBehaviour,
+    pub per_vm: BTreeMap<String, MigrationBehaviour>,
+}
+
+impl BehaviourMap {
+    /// The behaviour of migrations of `namespace/vm`.
+    pub fn for_vm(&self, namespace: &str, vm: &str) -> &MigrationBehaviour {
+        self.per_vm.get(&format!("{namespace}/{vm}")).unwrap_or(&self.default)
+    }
+}
