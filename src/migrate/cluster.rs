@@ -172,7 +172,7 @@ pub(crate) async fn create_vmim(
     api: &Api<Vmim>,
     body: &Vmim,
     dry_run: bool,
-    notice: &mut dyn FnMut(String),
+    notice: &mut (dyn FnMut(String) + Send),
 ) -> Result<Vmim, kube::Error> {
     let pp = PostParams { dry_run, field_manager: Some(MANAGED_BY.to_string()) };
     let vm = body.spec.vmi_name.clone();
@@ -376,14 +376,22 @@ async fn target_pod(client: &kube::Client, namespace: &str, uid: &str) -> Result
 
 async fn failure_events(client: &kube::Client, namespace: &str, vmim: &str) -> Result<Vec<String>, kube::Error> {
     let events: Api<K8sEvent> = Api::namespaced(client.clone(), namespace);
-    let list = events
-        .list(
-            &ListParams::default()
-                .fields(&format!("involvedObject.kind=VirtualMachineInstanceMigration,involvedObject.name={vmim}")),
-        )
-        .await?;
-    let mut warnings: Vec<K8sEvent> =
-        list.items.into_iter().filter(|e| e.type_.as_deref() == Some("Warning") && e.message.is_some()).collect();
+    let selector = format!("involvedObject.kind=VirtualMachineInstanceMigration,involvedObject.name={vmim}");
+    let list = match events.list(&ListParams::default().fields(&selector)).await {
+        // A server without these field selectors: filter here.
+        Err(kube::Error::Api(s)) if s.code == 400 => events.list(&ListParams::default()).await?,
+        r => r?,
+    };
+    let mut warnings: Vec<K8sEvent> = list
+        .items
+        .into_iter()
+        .filter(|e| {
+            e.involved_object.kind.as_deref() == Some("VirtualMachineInstanceMigration")
+                && e.involved_object.name.as_deref() == Some(vmim)
+                && e.type_.as_deref() == Some("Warning")
+                && e.message.is_some()
+        })
+        .collect();
     warnings.sort_by_key(|e| {
         e.last_timestamp.as_ref().map(|t| t.0).or(e.metadata.creation_timestamp.as_ref().map(|t| t.0))
     });

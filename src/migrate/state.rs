@@ -371,12 +371,7 @@ impl Follower {
         match event {
             Event::Vmim(v) => self.on_vmim(*v, false, &mut step),
             Event::VmimDeleted(v) => self.on_vmim(*v, true, &mut step),
-            Event::VmimGone => {
-                if self.uid.is_some() && !self.deleted {
-                    self.deleted = true;
-                    self.note_deletion(&mut step);
-                }
-            }
+            Event::VmimGone => self.deleted = self.uid.is_some(),
             Event::Vmi(v) => self.on_vmi(*v),
             Event::VmiGone => {
                 self.vmi_gone = true;
@@ -405,6 +400,7 @@ impl Follower {
             Event::Facts(f) => self.on_facts(f, &mut step),
             Event::Tick => {}
         }
+        self.note_foreign_abort(&mut step);
         self.check_stuck(&mut step);
         if self.needs_failure_events() && self.ask(FactsQuery::FailureEvents) {
             self.pending_queries.push(FactsQuery::FailureEvents);
@@ -420,13 +416,11 @@ impl Follower {
         if let Some(cur) = &self.vmim
             && progress_key(&v) < progress_key(cur)
         {
-            if deleted && !self.deleted {
+            if deleted {
                 self.deleted = true;
-                self.note_deletion(step);
             }
             return;
         }
-        let was_abort_seen = self.cluster_abort_requested();
         self.vmim = Some(v);
         self.report_phases(step);
         let quota = self
@@ -437,22 +431,19 @@ impl Follower {
         {
             step.messages.push(UiMessage::Stuck(format!("the target pod was rejected by a ResourceQuota: {why}")));
         }
-        if !was_abort_seen && self.cluster_abort_requested() && self.ours.is_none() {
-            step.messages.push(UiMessage::Warning(format!(
-                "VMIM {} was deleted by someone else: KubeVirt is aborting the migration",
-                self.name.as_deref().unwrap_or("?")
-            )));
-        }
-        if deleted && !self.deleted {
+        if deleted {
             self.deleted = true;
-            self.note_deletion(step);
         }
     }
 
-    fn note_deletion(&mut self, step: &mut Step) {
-        if !self.vmim_final() && self.ours.is_none() && self.say_once("deleted") {
+    /// Says once that someone else deleted the VMIM (an abort we did not ask for).
+    fn note_foreign_abort(&mut self, step: &mut Step) {
+        let foreign = self.ours.is_none()
+            && self.uid.is_some()
+            && (self.cluster_abort_requested() || (self.deleted && !self.vmim_final()));
+        if foreign && self.say_once("someone-else") {
             step.messages.push(UiMessage::Warning(format!(
-                "VMIM {} was deleted by someone else before it finished",
+                "VMIM {} was deleted by someone else: KubeVirt is aborting the migration",
                 self.name.as_deref().unwrap_or("?")
             )));
         }
@@ -691,10 +682,14 @@ impl Follower {
         None
     }
 
-    /// After the VMIM succeeded: whether the VMI has not yet shown this migration's completion (the shell then
-    /// reads the VMI once more).
+    /// Once the outcome is known: whether the VMI has not yet shown this migration's end (its watch event can
+    /// arrive after the VMIM's, and KubeVirt copies the VMI's state into the VMIM only later). The shell then
+    /// reads the VMI once more for the final state (abortStatus, failureReason, node, addresses).
     pub fn awaiting_vmi(&self) -> bool {
-        self.phase() == Some(MigrationPhase::Succeeded) && !self.state.as_ref().is_some_and(|s| s.completed)
+        self.stopped.is_none()
+            && !self.vmi_gone
+            && self.outcome().is_some()
+            && !self.state.as_ref().is_some_and(|s| s.completed)
     }
 
     /// The result so far (complete once [`Follower::outcome`] is `Some`).

@@ -1,0 +1,275 @@
+//! `run` and `cancel` against vmmigrate-sim (real HTTP API server, KubeVirt controller, launcher logs and
+//! faults), in process. Simulated time runs faster than real time; no test asserts on wall-clock time.
+//!
+//! The binary's CLI is wired by the lead; these tests call the library entry points the CLI calls.
+
+use std::time::Duration;
+
+use kubectl_vmmigrate::migrate::{self, Outcome, RecordingSink, RunRequest, state::UiMessage, stuck::StuckThresholds};
+use serde_json::{Value, json};
+use vmmigrate_sim::api::Store;
+use vmmigrate_sim::api::faults::Faults;
+use vmmigrate_sim::api::resources::{KUBEVIRTS, VMIMS};
+use vmmigrate_sim::clock::SimClock;
+use vmmigrate_sim::kubevirt::{BehaviourMap, KubeVirtSim};
+use vmmigrate_sim::scenario::Scenario;
+use vmmigrate_sim::{Sim, SimHandle, SimOptions};
+
+struct Cluster {
+    sim: SimHandle,
+    store: Store,
+    _kubevirt: tokio::task::JoinHandle<()>,
+}
+
+impl Cluster {
+    async fn start(scenario: &str, speed: f64, faults: Option<Faults>) -> Self {
+        let store = Store::new(SimClock::new(speed));
+        let applied = Scenario::builtin(scenario).unwrap().apply(&store).unwrap();
+        let behaviours = BehaviourMap { default: applied.behaviours.default, per_vm: applied.behaviours.per_vm };
+        let kv = KubeVirtSim::new(store.clone(), behaviours);
+        let task = kv.start();
+        // KubeVirt's controller models the launcher pods itself; the generic kubelet would race it for the target
+        // pod (it binds a fresh, status-less pod), so it is off here.
+        let opts = SimOptions {
+            admission: kv.admission(),
+            faults: faults.unwrap_or(applied.faults),
+            pod_lifecycle: false,
+            ..SimOptions::new(store.clone())
+        };
+        let sim = Sim::start(opts).await.unwrap();
+        Cluster { sim, store, _kubevirt: task }
+    }
+
+    /// A client like the plugin's, with kube's own 429/503 retry layer off so that ours is exercised.
+    fn client(&self) -> kube::Client {
+        let mut cfg = kube::Config::new(self.sim.url().parse().unwrap());
+        cfg.default_retry = false;
+        kube::Client::try_from(cfg).unwrap()
+    }
+
+    fn vmims(&self, ns: &str) -> Vec<Value> {
+        self.store.list(&VMIMS, Some(ns)).0
+    }
+
+    fn requests(&self) -> usize {
+        self.sim.audit_log().count()
+    }
+
+    fn posts(&self) -> usize {
+        self.sim
+            .audit()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/virtualmachineinstancemigrations"))
+            .count()
+    }
+}
+
+async fn run(
+    c: &Cluster,
+    ns: &str,
+    req: RunRequest,
+) -> (Result<migrate::RunReport, migrate::MigrateError>, Vec<UiMessage>) {
+    let mut ui = RecordingSink::default();
+    let r = migrate::run(&c.client(), ns, &req, &mut ui).await;
+    (r, ui.messages)
+}
+
+fn req(vm: &str) -> RunRequest {
+    RunRequest { vm: vm.into(), abort_on_timeout: true, ..Default::default() }
+}
+
+fn phases(messages: &[UiMessage]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            UiMessage::Phase { phase, .. } => Some(phase.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn stuck(messages: &[UiMessage]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            UiMessage::Stuck(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn json_doc(report: &migrate::RunReport) -> Value {
+    serde_json::from_str(&report.render(migrate::ResultFormat::Json).unwrap()).expect("-o json parses")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haos_migrates_to_the_dome_in_few_requests() {
+    let c = Cluster::start("haos", 20.0, None).await;
+    let before = c.requests();
+    let (r, messages) = run(&c, "tenant-root", req("vm-instance-haos")).await;
+    let report = r.expect("run ok");
+    let requests = c.requests() - before;
+    assert_eq!(report.outcome, Some(Outcome::Succeeded), "{messages:?}");
+    assert_eq!(report.exit_code(), 0);
+    assert_eq!(
+        phases(&messages),
+        ["Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running", "Succeeded"]
+    );
+    let r = &report.result;
+    assert_eq!(r.source_node.as_deref(), Some("the-toy-factory"));
+    assert_eq!(r.target_node.as_deref(), Some("the-dome"));
+    assert_eq!(r.vmi.as_ref().and_then(|v| v.node.as_deref()), Some("the-dome"));
+    assert!(r.vmi.as_ref().is_some_and(|v| v.ready), "{:?}", r.vmi);
+    assert_eq!(r.mode.as_deref(), Some("PreCopy"));
+    assert!(r.duration_seconds.is_some_and(|d| d > 0), "{:?}", r.duration_seconds);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert!(requests < 12, "{requests} API requests");
+    let vmims = c.vmims("tenant-root");
+    assert_eq!(vmims.len(), 1);
+    assert_eq!(vmims[0]["metadata"]["labels"]["app.kubernetes.io/managed-by"], "kubectl-vmmigrate");
+    assert!(vmims[0]["metadata"]["name"].as_str().unwrap().starts_with("vmmigrate-vm-instance-haos-"));
+    assert_eq!(json_doc(&report)["targetNode"], "the-dome");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_dropped_watches_expired_history_and_throttled_creates() {
+    let c = Cluster::start("faults", 10.0, None).await;
+    let (r, messages) = run(&c, "faults", req("steady")).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.outcome, Some(Outcome::Succeeded), "{messages:?}");
+    assert_eq!(phases(&messages).last().map(String::as_str), Some("Succeeded"));
+    assert_eq!(c.posts(), 3, "two 429s, then the create");
+    assert!(messages.iter().any(|m| matches!(m, UiMessage::Note(n) if n.contains("429") && n.contains("retrying"))));
+    let ours: Vec<_> = c.vmims("faults").into_iter().filter(|m| m["spec"]["vmiName"] == "steady").collect();
+    assert_eq!(ours.len(), 1, "never a second VMIM");
+    assert_eq!(json_doc(&report)["outcome"], "Succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_at_preparing_target_exits_4_with_the_reason() {
+    let c = Cluster::start("faults", 10.0, Some(Faults::default())).await;
+    let (r, messages) = run(&c, "faults", req("flaky")).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.exit_code(), 4, "{:?} {messages:?}", report.outcome);
+    let reason = report.result.failure_reason.clone().unwrap_or_default();
+    assert!(reason.contains("failed to prepare target: virt-handler not reachable"), "{reason}");
+    assert_eq!(json_doc(&report)["outcome"], "Failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unschedulable_target_is_explained_then_fails() {
+    let c = Cluster::start("faults", 100.0, Some(Faults::default())).await;
+    let stuck_fast = StuckThresholds {
+        pending: Duration::from_secs(3600),
+        scheduling: Duration::ZERO,
+        handoff: Duration::from_secs(3600),
+    };
+    let (r, messages) = run(&c, "faults", RunRequest { stuck: stuck_fast, ..req("stuck") }).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.exit_code(), 4, "{:?}", report.outcome);
+    let explained = stuck(&messages);
+    assert!(explained.iter().any(|s| s.contains("cannot be scheduled")), "{explained:?}");
+    assert!(report.result.failure_reason.is_some(), "{:?}", report.result);
+    assert_eq!(json_doc(&report)["outcome"], "Failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_aborts_the_stalled_migration_and_shows_progress() {
+    let c = Cluster::start("faults", 20.0, Some(Faults::default())).await;
+    let (r, messages) =
+        run(&c, "faults", RunRequest { timeout: Some(Duration::from_millis(1500)), ..req("slow") }).await;
+    let report = r.expect("run ok");
+    assert!(matches!(report.outcome, Some(Outcome::TimedOut { aborted: true, .. })), "{:?}", report.outcome);
+    assert_eq!(report.exit_code(), 6);
+    assert_eq!(report.result.aborted_by.as_deref(), Some("timeout"));
+    assert_eq!(report.result.abort_status.as_deref(), Some("Succeeded"), "{:?}", report.result);
+    assert!(messages.iter().any(|m| matches!(m, UiMessage::Progress(_))), "{messages:?}");
+    assert!(report.result.last_progress.is_some());
+    let doc = json_doc(&report);
+    assert_eq!(doc["outcome"], "TimedOut");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_by_someone_else_exits_5() {
+    let c = Cluster::start("faults", 10.0, Some(Faults::default())).await;
+    let store = c.store.clone();
+    // Another client deletes the migration once it is Running.
+    let deleter = tokio::spawn(async move {
+        loop {
+            let running = store
+                .list(&VMIMS, Some("faults"))
+                .0
+                .into_iter()
+                .find(|m| m["spec"]["vmiName"] == "slow" && m["status"]["phase"] == "Running");
+            if let Some(m) = running {
+                store.delete(&VMIMS, Some("faults"), m["metadata"]["name"].as_str().unwrap(), false).unwrap();
+                return;
+            }
+            store.clock().sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let (r, messages) = run(&c, "faults", req("slow")).await;
+    deleter.await.unwrap();
+    let report = r.expect("run ok");
+    assert_eq!(report.exit_code(), 5, "{:?} {messages:?}", report.outcome);
+    assert_eq!(report.result.aborted_by.as_deref(), Some("someone-else"));
+    assert!(messages.iter().any(|m| matches!(m, UiMessage::Warning(w) if w.contains("someone else"))));
+    assert_eq!(json_doc(&report)["outcome"], "Aborted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_behind_the_parallel_limit_is_explained() {
+    let c = Cluster::start("faults", 20.0, Some(Faults::default())).await;
+    c.store
+        .modify(&KUBEVIRTS, Some("kubevirt"), "kubevirt", |kv| {
+            kv["spec"]["configuration"]["migrations"]["parallelMigrationsPerCluster"] = json!(1);
+            Ok(())
+        })
+        .unwrap();
+    // `slow` occupies the only slot (it stalls in Running until aborted).
+    let client = c.client();
+    let blocker = tokio::spawn(async move {
+        let mut ui = RecordingSink::default();
+        let r = RunRequest { timeout: Some(Duration::from_secs(4)), ..req("slow") };
+        migrate::run(&client, "faults", &r, &mut ui).await
+    });
+    loop {
+        let running = c.vmims("faults").into_iter().any(|m| m["status"]["phase"] == "Running");
+        if running {
+            break;
+        }
+        c.store.clock().sleep(Duration::from_millis(200)).await;
+    }
+    let stuck_fast = StuckThresholds { pending: Duration::ZERO, ..StuckThresholds::default() };
+    let r = RunRequest { timeout: Some(Duration::from_millis(1500)), stuck: stuck_fast, ..req("steady") };
+    let (r, messages) = run(&c, "faults", r).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.exit_code(), 6);
+    let explained = stuck(&messages);
+    assert!(explained.iter().any(|s| s.contains("parallelMigrationsPerCluster: 1")), "{explained:?}");
+    let _ = blocker.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_aborts_a_migration_started_elsewhere() {
+    let c = Cluster::start("faults", 10.0, Some(Faults::default())).await;
+    let client = c.client();
+    let runner = tokio::spawn(async move {
+        let mut ui = RecordingSink::default();
+        migrate::run(&client, "faults", &req("slow"), &mut ui).await
+    });
+    loop {
+        if c.vmims("faults").into_iter().any(|m| m["status"]["phase"] == "Running") {
+            break;
+        }
+        c.store.clock().sleep(Duration::from_millis(200)).await;
+    }
+    let mut ui = RecordingSink::default();
+    let cancelled = migrate::cancel(&c.client(), "faults", "slow", &mut ui).await.expect("cancel ok");
+    assert_eq!(cancelled.exit_code(), 0, "{:?}", cancelled.outcome);
+    assert_eq!(cancelled.result.abort_status.as_deref(), Some("Succeeded"), "{:?}", cancelled.result);
+    let run = runner.await.unwrap().expect("run ok");
+    assert_eq!(run.exit_code(), 5, "the run sees an abort by someone else: {:?}", run.outcome);
+    let err = migrate::cancel(&c.client(), "faults", "slow", &mut ui).await.expect_err("nothing left");
+    assert_eq!(err.exit_code(), 1);
+}
