@@ -273,3 +273,95 @@ async fn cancel_aborts_a_migration_started_elsewhere() {
     let err = migrate::cancel(&c.client(), "faults", "slow", &mut ui).await.expect_err("nothing left");
     assert_eq!(err.exit_code(), 1);
 }
+
+/// Waits (in simulated time) until a VMIM of `vm` is in `phase`.
+async fn wait_for_phase(c: &Cluster, ns: &str, vm: &str, phase: &str) {
+    while !c.vmims(ns).into_iter().any(|m| m["spec"]["vmiName"] == vm && m["status"]["phase"] == phase) {
+        c.store.clock().sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn run_interrupted(c: &Cluster, vm: &str, presses: usize) -> migrate::RunReport {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = c.client();
+    let vm_name = vm.to_string();
+    let runner = tokio::spawn(async move {
+        let mut ui = RecordingSink::default();
+        let interrupts = migrate::Interrupts::from_channel(rx);
+        migrate::run_with_interrupts(&client, "faults", &req(&vm_name), &mut ui, interrupts).await
+    });
+    wait_for_phase(c, "faults", vm, "Running").await;
+    for _ in 0..presses {
+        tx.send(()).unwrap();
+    }
+    runner.await.unwrap().expect("run ok")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_aborts_and_waits_for_the_abort_outcome() {
+    let c = Cluster::start("faults", 10.0, Some(Faults::default())).await;
+    let report = run_interrupted(&c, "slow", 1).await;
+    assert_eq!(report.outcome, Some(Outcome::Interrupted { detached: false, abort_status: Some("Succeeded".into()) }));
+    assert_eq!(report.exit_code(), 130);
+    assert_eq!(report.result.aborted_by.as_deref(), Some("interrupt"));
+    assert_eq!(report.follow_hint, None);
+    assert_eq!(json_doc(&report)["abortStatus"], "Succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_ctrl_c_leaves_at_once_with_a_hint() {
+    let c = Cluster::start("faults", 10.0, Some(Faults::default())).await;
+    let report = run_interrupted(&c, "slow", 2).await;
+    assert!(matches!(report.outcome, Some(Outcome::Interrupted { detached: true, .. })), "{:?}", report.outcome);
+    assert_eq!(report.exit_code(), 130);
+    let hint = report.follow_hint.clone().unwrap_or_default();
+    assert!(hint.starts_with("kubectl get vmim vmmigrate-slow-") && hint.ends_with(" -n faults -w"), "{hint}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_follows_the_migration_in_flight_and_without_it_exits_3() {
+    let c = Cluster::start("faults", 10.0, Some(Faults::default())).await;
+    let client = c.client();
+    // `slow` stalls in Running: it stays in flight until someone aborts it.
+    let first = tokio::spawn(async move {
+        let mut ui = RecordingSink::default();
+        migrate::run(&client, "faults", &req("slow"), &mut ui).await
+    });
+    wait_for_phase(&c, "faults", "slow", "Running").await;
+    let (refused, _) = run(&c, "faults", req("slow")).await;
+    let err = refused.expect_err("in flight");
+    assert_eq!(err.exit_code(), 3, "{err}");
+    let attach = RunRequest { attach: true, timeout: Some(Duration::from_millis(500)), ..req("slow") };
+    let (attached, messages) = run(&c, "faults", attach).await;
+    let attached = attached.expect("attach ok");
+    assert!(matches!(&messages[0], UiMessage::Following { attached: true, .. }), "{messages:?}");
+    assert_eq!(attached.exit_code(), 6, "the attached run's --timeout aborted it: {:?}", attached.outcome);
+    let first = first.await.unwrap().expect("first run ok");
+    assert_eq!(first.exit_code(), 5, "the first run sees an abort by someone else: {:?}", first.outcome);
+    assert_eq!(c.posts(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_node_is_refused_on_kubevirt_1_5_before_creating_anything() {
+    let c = Cluster::start("haos", 20.0, None).await;
+    let (r, _) =
+        run(&c, "tenant-root", RunRequest { target_node: Some("the-dome".into()), ..req("vm-instance-haos") }).await;
+    let err = r.expect_err("v1.5 has no addedNodeSelector");
+    assert_eq!(err.exit_code(), 1);
+    assert!(err.to_string().contains("KubeVirt v1.5.2"), "{err}");
+    assert_eq!(c.posts(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_dry_run_creates_nothing() {
+    let c = Cluster::start("haos", 20.0, None).await;
+    let (r, _) = run(&c, "tenant-root", RunRequest { dry_run_server: true, ..req("vm-instance-haos") }).await;
+    let report = r.expect("dry run ok");
+    assert_eq!(report.exit_code(), 0);
+    let obj = report.dry_run.as_ref().expect("the server's answer");
+    assert_eq!(obj.spec.vmi_name, "vm-instance-haos");
+    assert!(c.vmims("tenant-root").is_empty());
+    assert!(c.sim.audit().iter().any(|r| r.method == "POST" && r.query.contains("dryRun=All")));
+    let doc: Value = serde_json::from_str(&report.render(migrate::ResultFormat::Json).unwrap()).unwrap();
+    assert_eq!(doc["kind"], "VirtualMachineInstanceMigration");
+}

@@ -15,6 +15,6 @@ pub mod ui;
 
 pub use cluster::supports_added_node_selector;
 pub use error::MigrateError;
-pub use run::{Command, ErrorDocument, RunReport, RunRequest, cancel, run, status};
+pub use run::{Command, ErrorDocument, Interrupts, RunReport, RunRequest, cancel, run, run_with_interrupts, status};
 pub use state::{MigrationResult, Outcome};
 pub use ui::{LineSink, ProgressSink, RecordingSink, ResultFormat, TtySink};

@@ -114,6 +114,18 @@ pub async fn run(
     req: &RunRequest,
     ui: &mut dyn ProgressSink,
 ) -> Result<RunReport, MigrateError> {
+    run_with_interrupts(client, namespace, req, ui, Interrupts::ctrl_c()).await
+}
+
+/// [`run`] with interrupts delivered by the caller: the first aborts the migration (deletes the VMIM and waits
+/// for KubeVirt's abort outcome), the second leaves at once.
+pub async fn run_with_interrupts(
+    client: &kube::Client,
+    namespace: &str,
+    req: &RunRequest,
+    ui: &mut dyn ProgressSink,
+    mut interrupts: Interrupts,
+) -> Result<RunReport, MigrateError> {
     let vmims: Api<Vmim> = Api::namespaced(client.clone(), namespace);
     let added_node_selector = match &req.target_node {
         None => None,
@@ -145,7 +157,6 @@ pub async fn run(
         });
     }
 
-    let mut interrupts = Interrupts::start();
     let mut watches = cluster::watch(client, namespace, &req.vm);
     let Some((listed, vmi)) = initial_state(&mut watches, &mut interrupts).await? else {
         return Ok(nothing_created(namespace, &req.vm, req.target_node.clone()));
@@ -210,7 +221,7 @@ pub async fn cancel(
     vm: &str,
     ui: &mut dyn ProgressSink,
 ) -> Result<RunReport, MigrateError> {
-    let mut interrupts = Interrupts::start();
+    let mut interrupts = Interrupts::ctrl_c();
     let mut watches = cluster::watch(client, namespace, vm);
     let Some((listed, vmi)) = initial_state(&mut watches, &mut interrupts).await? else {
         return Ok(nothing_created(namespace, vm, None));
@@ -284,14 +295,17 @@ fn nothing_created(namespace: &str, vm: &str, target: Option<String>) -> RunRepo
     }
 }
 
-/// Ctrl-C as a channel (a task keeps one listener registered, so no signal is lost between loop turns).
-struct Interrupts {
+/// Interrupt requests (Ctrl-C) as a channel. [`Interrupts::ctrl_c`] listens to SIGINT (a task keeps one listener
+/// registered, so no signal is lost between loop turns); [`Interrupts::from_channel`] lets a caller that handles
+/// signals itself, or a test, deliver them.
+pub struct Interrupts {
     rx: mpsc::UnboundedReceiver<()>,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Interrupts {
-    fn start() -> Self {
+    /// Listens to Ctrl-C.
+    pub fn ctrl_c() -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
@@ -300,13 +314,20 @@ impl Interrupts {
                 }
             }
         });
-        Self { rx, task }
+        Self { rx, task: Some(task) }
+    }
+
+    /// Each `()` sent is one Ctrl-C.
+    pub fn from_channel(rx: mpsc::UnboundedReceiver<()>) -> Self {
+        Self { rx, task: None }
     }
 }
 
 impl Drop for Interrupts {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(t) = &self.task {
+            t.abort();
+        }
     }
 }
 
@@ -410,7 +431,25 @@ impl<'a> Loop<'a> {
         let far = start + Duration::from_secs(100 * 365 * 24 * 3600);
         while follower.outcome().is_none() {
             let deadline = opts.deadline.filter(|_| !deadline_passed).unwrap_or(far);
+            // Biased: the user's Ctrl-C and the deadline come before whatever else is ready.
             tokio::select! {
+                biased;
+                Some(()) = interrupts.rx.recv() => {
+                    if opts.interrupt_aborts && follower.abort_cause().is_none() {
+                        self.ui.show(&UiMessage::Note("press Ctrl-C again to leave without waiting for the abort".into()));
+                        self.abort(follower, start, AbortCause::Interrupt).await?;
+                    } else {
+                        follower.stop(StopReason::Detached);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline), if opts.deadline.is_some() && !deadline_passed => {
+                    deadline_passed = true;
+                    if opts.abort_on_timeout {
+                        self.abort(follower, start, AbortCause::Timeout).await?;
+                    } else {
+                        follower.stop(StopReason::TimeoutWithoutAbort);
+                    }
+                }
                 u = watches.next() => match u {
                     Some(u) => {
                         if let Some(event) = self.translate(follower, u)? {
@@ -426,24 +465,6 @@ impl<'a> Loop<'a> {
                         Side::Facts(f) => Event::Facts(f),
                     };
                     self.feed(follower, start, event);
-                }
-                Some(()) = interrupts.rx.recv() => {
-                    if opts.interrupt_aborts && follower.abort_cause().is_none() {
-                        self.ui.show(&UiMessage::Note(
-                            "press Ctrl-C again to leave without waiting for the abort".into(),
-                        ));
-                        self.abort(follower, start, AbortCause::Interrupt).await?;
-                    } else {
-                        follower.stop(StopReason::Detached);
-                    }
-                }
-                _ = tokio::time::sleep_until(deadline), if opts.deadline.is_some() && !deadline_passed => {
-                    deadline_passed = true;
-                    if opts.abort_on_timeout {
-                        self.abort(follower, start, AbortCause::Timeout).await?;
-                    } else {
-                        follower.stop(StopReason::TimeoutWithoutAbort);
-                    }
                 }
                 _ = tick.tick() => self.feed(follower, start, Event::Tick),
             }
