@@ -5,13 +5,16 @@
 
 use std::time::Duration;
 
-use kubectl_vmmigrate::migrate::{self, Outcome, RecordingSink, RunRequest, state::UiMessage, stuck::StuckThresholds};
+use kubectl_vmmigrate::migrate::{
+    self, LineSink, Outcome, RecordingSink, RunRequest, state::UiMessage, stuck::StuckThresholds,
+};
 use serde_json::{Value, json};
 use vmmigrate_sim::api::Store;
 use vmmigrate_sim::api::faults::Faults;
 use vmmigrate_sim::api::resources::{KUBEVIRTS, VMIMS};
 use vmmigrate_sim::clock::SimClock;
-use vmmigrate_sim::kubevirt::{BehaviourMap, KubeVirtSim};
+use vmmigrate_sim::kubevirt::behaviour::MemoryModel;
+use vmmigrate_sim::kubevirt::{BehaviourMap, KubeVirtSim, MigrationBehaviour};
 use vmmigrate_sim::scenario::Scenario;
 use vmmigrate_sim::{Sim, SimHandle, SimOptions};
 
@@ -23,9 +26,22 @@ struct Cluster {
 
 impl Cluster {
     async fn start(scenario: &str, speed: f64, faults: Option<Faults>) -> Self {
+        Self::start_with(scenario, speed, faults, None).await
+    }
+
+    /// With every VM's migration behaviour replaced by `behaviour`, when given.
+    async fn start_with(
+        scenario: &str,
+        speed: f64,
+        faults: Option<Faults>,
+        behaviour: Option<MigrationBehaviour>,
+    ) -> Self {
         let store = Store::new(SimClock::new(speed));
         let applied = Scenario::builtin(scenario).unwrap().apply(&store).unwrap();
-        let behaviours = BehaviourMap { default: applied.behaviours.default, per_vm: applied.behaviours.per_vm };
+        let behaviours = match behaviour {
+            Some(b) => BehaviourMap { default: b, per_vm: Default::default() },
+            None => BehaviourMap { default: applied.behaviours.default, per_vm: applied.behaviours.per_vm },
+        };
         let kv = KubeVirtSim::new(store.clone(), behaviours);
         let task = kv.start();
         // KubeVirt's controller models the launcher pods itself; the generic kubelet would race it for the target
@@ -364,4 +380,53 @@ async fn server_dry_run_creates_nothing() {
     assert!(c.sim.audit().iter().any(|r| r.method == "POST" && r.query.contains("dryRun=All")));
     let doc: Value = serde_json::from_str(&report.render(migrate::ResultFormat::Json).unwrap()).unwrap();
     assert_eq!(doc["kind"], "VirtualMachineInstanceMigration");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minute_long_migration_costs_the_same_few_requests_and_prints_plain_lines() {
+    // 1 GiB of used memory at 20 MiB/s: about a minute of simulated Running.
+    let slow_link = MigrationBehaviour {
+        memory: MemoryModel { bandwidth_mib_s: 20.0, dirty_rate_mib_s: 1.0, used_fraction: 0.25, max_downtime_ms: 300 },
+        ..Default::default()
+    };
+    let c = Cluster::start_with("haos", 20.0, None, Some(slow_link)).await;
+    let before = c.requests();
+    let mut out = Vec::new();
+    let report = {
+        let mut ui = LineSink::new(&mut out);
+        migrate::run(&c.client(), "tenant-root", &req("vm-instance-haos"), &mut ui).await.expect("run ok")
+    };
+    let requests = c.requests() - before;
+    assert_eq!(report.outcome, Some(Outcome::Succeeded));
+    let running = report.result.phases.iter().find(|p| p.phase == "Running").and_then(|p| p.duration_seconds);
+    assert!(running.is_some_and(|s| s >= 45), "Running lasted {running:?} simulated s");
+    assert!(requests < 12, "{requests} API requests for a minute-long migration");
+
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains('\x1b'), "no control codes: {text}");
+    let lines: Vec<&str> = text.lines().collect();
+    for l in &lines {
+        let (ts, _) = l.split_once(' ').unwrap();
+        assert!(ts.parse::<jiff::Timestamp>().is_ok(), "timestamped: {l}");
+    }
+    let phase_lines = lines.iter().filter(|l| l.contains(" phase ")).count();
+    assert_eq!(phase_lines, 7, "one line per phase change: {text}");
+    let progress = lines.iter().filter(|l| l.contains(" progress iteration ")).count();
+    assert!(progress >= 5, "one line per progress sample (every 4 simulated s): {text}");
+    assert!(lines.iter().any(|l| l.contains("(Running took ")), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_logs_give_phases_only_and_say_why() {
+    use vmmigrate_sim::api::faults::Denial;
+    let deny = Denial { verb: "get".into(), resource: "pods/log".into(), group: None, namespace: None };
+    let c = Cluster::start("haos", 20.0, Some(Faults { deny: vec![deny], ..Faults::default() })).await;
+    let (r, messages) = run(&c, "tenant-root", req("vm-instance-haos")).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.outcome, Some(Outcome::Succeeded));
+    let why = report.result.progress_unavailable.clone().unwrap_or_default();
+    assert!(why.contains("403") || why.to_lowercase().contains("forbidden"), "{why}");
+    assert!(messages.iter().any(|m| matches!(m, UiMessage::Note(n) if n.contains("memory progress unavailable"))));
+    assert!(!messages.iter().any(|m| matches!(m, UiMessage::Progress(_))));
+    assert_eq!(phases(&messages).len(), 7);
 }

@@ -59,7 +59,7 @@ impl<W: Write + Send> LineSink<W> {
 
 impl<W: Write + Send> ProgressSink for LineSink<W> {
     fn show(&mut self, msg: &UiMessage) {
-        let now = jiff::Timestamp::now().round(jiff::Unit::Millisecond).unwrap_or_else(|_| jiff::Timestamp::now());
+        let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
         // A closed stderr is not worth failing the migration over.
         let _ = writeln!(self.out, "{now} {}", plain_line(msg));
         let _ = self.out.flush();
@@ -347,6 +347,7 @@ mod tests {
         let text = String::from_utf8(buf).unwrap();
         let (ts, rest) = text.split_once(' ').unwrap();
         assert!(ts.parse::<jiff::Timestamp>().is_ok(), "{ts}");
+        assert_eq!(ts.len(), "2026-01-01T00:00:00.000Z".len(), "{ts}");
         assert_eq!(rest, "note: x\n");
     }
 
