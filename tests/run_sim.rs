@@ -430,3 +430,30 @@ async fn unreadable_logs_give_phases_only_and_say_why() {
     assert!(!messages.iter().any(|m| matches!(m, UiMessage::Progress(_))));
     assert_eq!(phases(&messages).len(), 7);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_node_uses_added_node_selector_on_1_6_and_verifies_the_landing() {
+    let c = Cluster::start("haos", 20.0, None).await;
+    // The CR claims v1.6; the sim's v1.5 schema prunes addedNodeSelector, so the VM lands on the only eligible
+    // node (the-dome) whatever was asked: the landing check must catch it.
+    c.store
+        .modify(&KUBEVIRTS, Some("cozy-kubevirt"), "kubevirt", |kv| {
+            kv["status"]["observedKubeVirtVersion"] = json!("v1.6.0");
+            Ok(())
+        })
+        .unwrap();
+    let (r, _) =
+        run(&c, "tenant-root", RunRequest { target_node: Some("illusion".into()), ..req("vm-instance-haos") }).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.outcome, Some(Outcome::Succeeded));
+    assert_eq!(report.result.target_node.as_deref(), Some("the-dome"));
+    assert_eq!(report.exit_code(), 4, "landed elsewhere than requested");
+    assert!(
+        report.result.warnings.iter().any(|w| w.contains("not on the requested node illusion")),
+        "{:?}",
+        report.result.warnings
+    );
+    let post = c.sim.audit().into_iter().find(|r| r.method == "POST").expect("the create");
+    let body = post.request_body.expect("a JSON body");
+    assert_eq!(body["spec"]["addedNodeSelector"], json!({"kubernetes.io/hostname": "illusion"}));
+}
