@@ -457,3 +457,22 @@ async fn target_node_uses_added_node_selector_on_1_6_and_verifies_the_landing() 
     let body = post.request_body.expect("a JSON body");
     assert_eq!(body["spec"]["addedNodeSelector"], json!({"kubernetes.io/hostname": "illusion"}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_list_is_an_error_in_words_and_creates_nothing() {
+    use vmmigrate_sim::api::faults::Denial;
+    let deny = Denial {
+        verb: "list".into(),
+        resource: "virtualmachineinstancemigrations".into(),
+        group: None,
+        namespace: None,
+    };
+    let c = Cluster::start("haos", 20.0, Some(Faults { deny: vec![deny], ..Faults::default() })).await;
+    let (r, _) = run(&c, "tenant-root", req("vm-instance-haos")).await;
+    let err = r.expect_err("forbidden");
+    assert_eq!(err.exit_code(), 1);
+    assert!(err.to_string().contains("403"), "{err}");
+    assert_eq!(c.posts(), 0);
+    let doc = serde_json::to_value(migrate::ErrorDocument::from(&err)).unwrap();
+    assert_eq!(doc["exitCode"], 1);
+}

@@ -518,6 +518,18 @@ impl Follower {
         {
             step.queries.push(q);
         }
+        // Without progress samples, the time seen in Running still tells when the completion timeout nears.
+        if phase == MigrationPhase::Running
+            && self.progress.samples() == 0
+            && let Some(memory) = self.guest_memory_bytes()
+        {
+            let config = self.state.as_ref().and_then(|s| s.migration_configuration.as_ref());
+            if let Some(w) = stuck::completion_warning(in_phase.as_secs(), config, memory)
+                && self.running_said.insert(w.kind)
+            {
+                step.messages.push(UiMessage::Stuck(w.text));
+            }
+        }
     }
 
     /// Records a query for the current phase; false if it was already asked in this phase.
@@ -1127,6 +1139,21 @@ mod tests {
         f.handle(t(13), Event::Vmim(vmim("vmim-scheduling.json")));
         assert!(f.handle(t(30), Event::Tick).queries.is_empty());
         assert_eq!(f.handle(t(34), Event::Tick).queries, [FactsQuery::TargetPod]);
+    }
+
+    #[test]
+    fn completion_timeout_nears_without_progress_samples() {
+        let mut f = follower();
+        f.adopt(t(0), *vmim("vmim-running.json"), false);
+        f.handle(t(0), Event::Vmi(vmi("vmi-migrating.json")));
+        assert!(f.handle(t(500), Event::Tick).messages.is_empty());
+        let s = f.handle(t(563), Event::Tick);
+        assert!(
+            matches!(&s.messages[..], [UiMessage::Stuck(m)] if m.contains("563 s of the 750 s completion timeout")),
+            "{:?}",
+            s.messages
+        );
+        assert!(f.handle(t(600), Event::Tick).messages.is_empty(), "said once");
     }
 
     #[test]

@@ -210,22 +210,9 @@ pub fn running_warnings(
             ),
         });
     }
-    let per_gib =
-        config.and_then(|c| c.completion_timeout_per_gi_b).unwrap_or(DEFAULT_COMPLETION_TIMEOUT_PER_GIB_S).max(1);
     let size = guest_memory_bytes.or(view.sample.memory_total_bytes).or(view.sample.data_total_bytes);
     if let (Some(size), Some(elapsed_ms)) = (size, view.sample.elapsed_ms) {
-        let gb = size.div_ceil(1_000_000_000).max(1);
-        let acceptable = per_gib.saturating_mul(gb as i64);
-        let elapsed = (elapsed_ms / 1000) as i64;
-        if elapsed * 4 >= acceptable * 3 {
-            out.push(RunningWarning {
-                kind: RunningWarningKind::CompletionTimeout,
-                text: format!(
-                    "running for {elapsed} s of the {acceptable} s completion timeout ({per_gib} s per GiB × {gb} GB); \
-                     KubeVirt aborts the migration then unless post-copy or pausing the guest is allowed"
-                ),
-            });
-        }
+        out.extend(completion_warning(elapsed_ms / 1000, config, size));
     }
     if let (Some(dirty), Some(rate), Some(iteration)) =
         (view.sample.dirty_rate_bytes_per_second, view.sample.memory_bandwidth_bytes_per_second, view.sample.iteration)
@@ -244,6 +231,27 @@ pub fn running_warnings(
         });
     }
     out
+}
+
+/// The completion timeout approaching: `elapsed_s` of the libvirt job against `completionTimeoutPerGiB` × the
+/// migrated data in decimal GB rounded up (KubeVirt's `acceptableCompletionTime`); from 75 % on.
+pub fn completion_warning(
+    elapsed_s: u64,
+    config: Option<&MigrationConfiguration>,
+    data_bytes: u64,
+) -> Option<RunningWarning> {
+    let per_gib =
+        config.and_then(|c| c.completion_timeout_per_gi_b).unwrap_or(DEFAULT_COMPLETION_TIMEOUT_PER_GIB_S).max(1);
+    let gb = data_bytes.div_ceil(1_000_000_000).max(1);
+    let acceptable = per_gib.saturating_mul(gb as i64);
+    let elapsed = elapsed_s as i64;
+    (elapsed.saturating_mul(4) >= acceptable.saturating_mul(3)).then(|| RunningWarning {
+        kind: RunningWarningKind::CompletionTimeout,
+        text: format!(
+            "running for {elapsed} s of the {acceptable} s completion timeout ({per_gib} s per GiB × {gb} GB); \
+             KubeVirt aborts the migration then unless post-copy or pausing the guest is allowed"
+        ),
+    })
 }
 
 /// Bytes of a Kubernetes quantity (`4Gi`, `512Mi`, `1G`, `1.5Gi`, `1073741824`); `None` if it is not one.
