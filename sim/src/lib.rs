@@ -68,6 +68,8 @@ pub enum SimError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the audit log {path}: {source}")]
     AuditLog { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
 }
 
 /// The sim server.
@@ -151,6 +153,66 @@ impl SimHandle {
     pub async fn shutdown(self) {
         let _ = self.shutdown_tx.send(true);
         let _ = self.server.await;
+    }
+}
+
+/// A whole simulated cluster: a scenario applied to a fresh store, KubeVirt's webhooks and controllers running,
+/// the scenario's faults in force, served over HTTP.
+pub struct ClusterSim {
+    pub sim: SimHandle,
+    pub kubevirt: kubevirt::KubeVirtSim,
+    pub applied: scenario::Applied,
+    controllers: JoinHandle<()>,
+}
+
+/// How to run a scenario.
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    /// How much faster than real time simulated time runs.
+    pub speed: f64,
+    pub listen: SocketAddr,
+    pub audit_log: Option<PathBuf>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        Self { speed: 1.0, listen: SocketAddr::from(([127, 0, 0, 1], 0)), audit_log: None }
+    }
+}
+
+impl ClusterSim {
+    /// Applies `scenario` to a new store and serves it. Must run inside a tokio runtime.
+    pub async fn start(scenario: &scenario::Scenario, opts: ClusterOptions) -> Result<Self, SimError> {
+        let store = Store::new(clock::SimClock::new(opts.speed));
+        empty_cluster(&store).map_err(|e| {
+            SimError::Scenario(scenario::ScenarioError::Store {
+                kind: "Namespace".into(),
+                name: "default".into(),
+                error: Box::new(e),
+            })
+        })?;
+        let applied = scenario.apply(&store)?;
+        let behaviours = kubevirt::BehaviourMap {
+            default: applied.behaviours.default.clone(),
+            per_vm: applied.behaviours.per_vm.clone(),
+        };
+        let kubevirt = kubevirt::KubeVirtSim::new(store.clone(), behaviours);
+        let controllers = kubevirt.start();
+        let sim = Sim::start(SimOptions {
+            admission: kubevirt.admission(),
+            faults: applied.faults.clone(),
+            listen: opts.listen,
+            audit_log: opts.audit_log,
+            ..SimOptions::new(store)
+        })
+        .await?;
+        Ok(Self { sim, kubevirt, applied, controllers })
+    }
+
+    /// Stops KubeVirt's controllers and the server.
+    pub async fn shutdown(self) {
+        self.controllers.abort();
+        self.sim.shutdown().await;
     }
 }
 

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use vmmigrate_sim::api::Store;
-use vmmigrate_sim::clock::SimClock;
-use vmmigrate_sim::{Sim, SimOptions};
+use vmmigrate_sim::scenario::Scenario;
+use vmmigrate_sim::{ClusterOptions, ClusterSim};
 
 #[derive(Parser)]
 #[command(
@@ -24,7 +23,7 @@ struct Cli {
 enum Command {
     /// Serve a scenario over HTTP on loopback.
     Serve {
-        /// A built-in scenario name (`empty`) or a scenario file.
+        /// A built-in scenario (`haos`, `blockers`, `faults`) or a scenario file (YAML, or JSON by extension).
         #[arg(long)]
         scenario: String,
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -41,14 +40,6 @@ enum Command {
     },
 }
 
-/// Fills the store with a scenario. The scenario loader plugs in here.
-fn load_scenario(scenario: &str, store: &Store) -> anyhow::Result<()> {
-    match scenario {
-        "empty" => Ok(vmmigrate_sim::empty_cluster(store)?),
-        other => anyhow::bail!("unknown scenario {other:?}: the built-in scenarios are: empty"),
-    }
-}
-
 async fn serve(
     scenario: String,
     listen: SocketAddr,
@@ -57,14 +48,15 @@ async fn serve(
     speed: f64,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(speed.is_finite() && speed > 0.0, "--speed must be a positive number, not {speed}");
-    let store = Store::new(SimClock::new(speed));
-    load_scenario(&scenario, &store)?;
-    let sim = Sim::start(SimOptions { listen, audit_log, ..SimOptions::new(store) }).await?;
-    sim.write_kubeconfig(&kubeconfig_out, None)
+    let scenario = Scenario::load(&scenario)?;
+    let cluster = ClusterSim::start(&scenario, ClusterOptions { speed, listen, audit_log }).await?;
+    cluster
+        .sim
+        .write_kubeconfig(&kubeconfig_out, None)
         .with_context(|| format!("cannot write the kubeconfig {}", kubeconfig_out.display()))?;
-    println!("ready {}", sim.url());
+    println!("ready {}", cluster.sim.url());
     wait_for_signal().await?;
-    sim.shutdown().await;
+    cluster.shutdown().await;
     Ok(())
 }
 
