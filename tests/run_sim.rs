@@ -384,12 +384,7 @@ async fn server_dry_run_creates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minute_long_migration_costs_the_same_few_requests_and_prints_plain_lines() {
-    // 1 GiB of used memory at 20 MiB/s: about a minute of simulated Running.
-    let slow_link = MigrationBehaviour {
-        memory: MemoryModel { bandwidth_mib_s: 20.0, dirty_rate_mib_s: 1.0, used_fraction: 0.25, max_downtime_ms: 300 },
-        ..Default::default()
-    };
-    let c = Cluster::start_with("haos", 20.0, None, Some(slow_link)).await;
+    let c = Cluster::start_with("haos", 20.0, None, Some(slow_link())).await;
     let before = c.requests();
     let mut out = Vec::new();
     let report = {
@@ -475,4 +470,53 @@ async fn forbidden_list_is_an_error_in_words_and_creates_nothing() {
     assert_eq!(c.posts(), 0);
     let doc = serde_json::to_value(migrate::ErrorDocument::from(&err)).unwrap();
     assert_eq!(doc["exitCode"], 1);
+}
+
+/// 1 GiB of used memory at 20 MiB/s: about a minute of simulated Running.
+fn slow_link() -> MigrationBehaviour {
+    MigrationBehaviour {
+        memory: MemoryModel { bandwidth_mib_s: 20.0, dirty_rate_mib_s: 1.0, used_fraction: 0.25, max_downtime_ms: 300 },
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completion_timeout_abort_is_a_failure_with_kubevirts_reason_and_was_announced() {
+    let c = Cluster::start_with("haos", 20.0, None, Some(slow_link())).await;
+    // 4 s per GiB × 5 GB (4Gi guest) = 20 s, while the copy needs about a minute.
+    c.store
+        .modify(&KUBEVIRTS, Some("cozy-kubevirt"), "kubevirt", |kv| {
+            kv["spec"]["configuration"]["migrations"]["completionTimeoutPerGiB"] = json!(4);
+            Ok(())
+        })
+        .unwrap();
+    let (r, messages) = run(&c, "tenant-root", req("vm-instance-haos")).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.exit_code(), 4, "{:?}", report.outcome);
+    assert_eq!(
+        report.result.failure_reason.as_deref(),
+        Some("Live migration is not completed after 20 seconds and has been aborted")
+    );
+    assert_eq!(report.result.abort_status.as_deref(), Some("Succeeded"));
+    assert!(!report.result.abort_requested, "KubeVirt's own abort is not a user abort");
+    let explained = stuck(&messages);
+    assert!(explained.iter().any(|s| s.contains("of the 20 s completion timeout")), "{explained:?}");
+    assert_eq!(json_doc(&report)["outcome"], "Failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_while_running_exits_4_with_the_reason_verbatim() {
+    use vmmigrate_sim::kubevirt::behaviour::Outcome as SimOutcome;
+    let reason = "Live migration failed error encountered during MigrateToURI3 libvirt api call: virError(Code=1)";
+    let failing = MigrationBehaviour {
+        outcome: SimOutcome::FailAt { phase: "Running".into(), reason: reason.into() },
+        ..Default::default()
+    };
+    let c = Cluster::start_with("haos", 20.0, None, Some(failing)).await;
+    let (r, _) = run(&c, "tenant-root", req("vm-instance-haos")).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.exit_code(), 4, "{:?}", report.outcome);
+    assert_eq!(report.result.failure_reason.as_deref(), Some(reason));
+    assert_eq!(report.result.vmi.as_ref().and_then(|v| v.node.as_deref()), Some("the-toy-factory"));
+    assert_eq!(c.vmims("tenant-root").len(), 1);
 }
