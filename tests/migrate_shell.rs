@@ -61,6 +61,8 @@ struct Script {
     delete_to: Option<Sender>,
     after_delete: Vec<Value>,
     vmi_get: Option<Value>,
+    /// The next POST fails with a connection reset (after "creating" the object).
+    reset_next_post: bool,
     /// Cluster-wide lists (stuck detection).
     all_vmims: Vec<Value>,
     all_vmis: Vec<Value>,
@@ -102,7 +104,21 @@ impl Fake {
         let fake = self.clone();
         let svc = tower::service_fn(move |req: Request<kube::client::Body>| {
             let fake = fake.clone();
-            async move { Ok::<_, Infallible>(fake.answer(req)) }
+            async move {
+                // A connection reset after the server acted: the client cannot know whether the POST happened.
+                let reset = req.method() == Method::POST && {
+                    let mut s = fake.0.lock().unwrap();
+                    let reset = std::mem::take(&mut s.reset_next_post);
+                    if reset {
+                        s.requests.push("POST (connection reset)".into());
+                    }
+                    reset
+                };
+                if reset {
+                    return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer"));
+                }
+                Ok(fake.answer(req))
+            }
         });
         kube::Client::new(svc, NS)
     }
@@ -572,4 +588,22 @@ async fn timeout_without_abort_leaves_the_migration_running() {
     assert_eq!(report.exit_code(), 6);
     assert_eq!(fake.count("DELETE"), 0);
     assert_eq!(report.follow_hint.as_deref(), Some("kubectl get vmim kubevirt-migrate-vm-8k4tn -n tenant-root -w"));
+}
+
+#[tokio::test]
+async fn a_create_with_unknown_outcome_is_checked_not_repeated() {
+    let fake = seeded();
+    fake.with(|s| {
+        s.reset_next_post = true;
+        // The list made to check finds the migration the lost POST created.
+        let mut created = vmim("vmim-created.json");
+        created["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("kubectl-vmmigrate");
+        s.vmim_lists.push_back(list("VirtualMachineInstanceMigration", "101", vec![created]));
+    });
+    let _w = fake.watch(false, vec![event("MODIFIED", vmim("vmim-succeeded.json"))]);
+    let _v = fake.watch(true, vec![event("MODIFIED", fixture("vmi-migrated.json"))]);
+    let (r, messages) = run(&fake, request(None)).await;
+    assert_eq!(r.expect("run ok").outcome, Some(Outcome::Succeeded));
+    assert_eq!(fake.count("POST"), 1, "no second create: {:?}", fake.requests());
+    assert!(messages.iter().any(|m| matches!(m, UiMessage::Note(n) if n.contains("checking whether it was created"))));
 }

@@ -520,3 +520,24 @@ async fn failure_while_running_exits_4_with_the_reason_verbatim() {
     assert_eq!(report.result.vmi.as_ref().and_then(|v| v.node.as_deref()), Some("the-toy-factory"));
     assert_eq!(c.vmims("tenant-root").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_with_retry_after_is_retried_and_one_migration_is_created() {
+    use vmmigrate_sim::api::faults::CreateFault;
+    let fault = CreateFault {
+        resource: "virtualmachineinstancemigrations".into(),
+        count: 1,
+        code: 503,
+        retry_after_seconds: 1,
+    };
+    let c = Cluster::start("haos", 20.0, Some(Faults { create_errors: vec![fault], ..Faults::default() })).await;
+    let (r, messages) = run(&c, "tenant-root", req("vm-instance-haos")).await;
+    assert_eq!(r.expect("run ok").outcome, Some(Outcome::Succeeded));
+    assert_eq!(c.posts(), 2);
+    assert_eq!(c.vmims("tenant-root").len(), 1);
+    assert!(
+        messages
+            .iter()
+            .any(|m| matches!(m, UiMessage::Note(n) if n.contains("503") && n.contains("retrying in 1000 ms")))
+    );
+}
