@@ -607,3 +607,53 @@ async fn a_create_with_unknown_outcome_is_checked_not_repeated() {
     assert_eq!(fake.count("POST"), 1, "no second create: {:?}", fake.requests());
     assert!(messages.iter().any(|m| matches!(m, UiMessage::Note(n) if n.contains("checking whether it was created"))));
 }
+
+/// Ctrl-C while the create is being retried (503 with a 10 s Retry-After, forever). The list made afterwards finds
+/// `found` (what a lost POST may have created); a DELETE then brings `after_delete` on the VMIM watch.
+async fn interrupted_during_create(found: Option<Value>, after_delete: Vec<Value>) -> (Fake, migrate::RunReport) {
+    let fake = seeded();
+    let watch = fake.watch(false, vec![]);
+    let _v = fake.watch(true, vec![]);
+    fake.with(|s| {
+        let mut st = status(503, "ServiceUnavailable", "the server is currently unable to handle the request");
+        st["details"] = json!({"retryAfterSeconds": 10});
+        s.creates = VecDeque::from([(503, st)]);
+        s.vmim_lists.push_back(list("VirtualMachineInstanceMigration", "101", found.into_iter().collect()));
+        s.delete_to = Some(watch.clone());
+        s.after_delete = after_delete;
+    });
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = fake.client();
+    let runner = tokio::spawn(async move {
+        let mut ui = RecordingSink::default();
+        migrate::run_with_interrupts(&client, NS, &request(None), &mut ui, migrate::Interrupts::from_channel(rx)).await
+    });
+    while fake.count("POST") == 0 {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tx.send(()).unwrap();
+    let report = runner.await.unwrap().expect("run ok");
+    (fake, report)
+}
+
+#[tokio::test]
+async fn ctrl_c_during_create_retries_leaves_at_once_when_nothing_was_created() {
+    let (fake, report) = interrupted_during_create(None, vec![]).await;
+    assert_eq!(report.exit_code(), 130);
+    assert_eq!(report.result.migration, None);
+    assert_eq!(fake.count("DELETE"), 0);
+}
+
+#[tokio::test]
+async fn ctrl_c_during_create_aborts_what_the_lost_post_created() {
+    let mut created = vmim("vmim-created.json");
+    created["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("kubectl-vmmigrate");
+    let mut aborted = vmim("vmim-aborted.json");
+    aborted["metadata"]["uid"] = json!(UID);
+    aborted["status"]["migrationState"]["migrationUid"] = json!(UID);
+    let (fake, report) = interrupted_during_create(Some(created), vec![event("DELETED", aborted)]).await;
+    assert_eq!(report.exit_code(), 130, "{:?}", report.outcome);
+    assert_eq!(fake.count("DELETE"), 1);
+    assert_eq!(report.result.abort_status.as_deref(), Some("Succeeded"));
+}

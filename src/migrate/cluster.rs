@@ -194,17 +194,21 @@ pub(crate) async fn create_vmim(
             }
             CreateFailure::Unknown if !dry_run => {
                 notice(format!("creating the migration: {}; checking whether it was created", describe(&err)));
-                let lp =
-                    ListParams::default().labels(&format!("{LABEL_VMI_NAME}={vm},{LABEL_MANAGED_BY}={MANAGED_BY}"));
-                if let Ok(list) = api.list(&lp).await
-                    && let Some(found) = in_flight(&list.items).last()
-                {
-                    return Ok((*found).clone());
+                if let Ok(Some(found)) = find_ours(api, &vm).await {
+                    return Ok(found);
                 }
             }
             _ => {}
         }
     }
+}
+
+/// The newest non-final VMIM of `vm` carrying our managed-by label (KubeVirt admits one in flight per VMI): what
+/// a create whose answer was lost may have created.
+pub(crate) async fn find_ours(api: &Api<Vmim>, vm: &str) -> Result<Option<Vmim>, kube::Error> {
+    let lp = ListParams::default().labels(&format!("{LABEL_VMI_NAME}={vm},{LABEL_MANAGED_BY}={MANAGED_BY}"));
+    let list = api.list(&lp).await?;
+    Ok(in_flight(&list.items).last().map(|m| (*m).clone()))
 }
 
 /// Deletes the VMIM (only this uid) to abort the migration; already gone is fine.

@@ -159,7 +159,7 @@ pub async fn run_with_interrupts(
 
     let mut watches = cluster::watch(client, namespace, &req.vm);
     let Some((listed, vmi)) = initial_state(&mut watches, &mut interrupts).await? else {
-        return Ok(nothing_created(namespace, &req.vm, req.target_node.clone()));
+        return Ok(nothing_created(Command::Run, namespace, &req.vm, req.target_node.clone()));
     };
     let Some(vmi) = vmi else {
         return Err(MigrateError::VmiNotFound { namespace: namespace.into(), vm: req.vm.clone() });
@@ -183,18 +183,25 @@ pub async fn run_with_interrupts(
             });
         }
         None => {
-            // Ctrl-C during the create does not drop it half-way: the create finishes, then is aborted.
             let mut notice = |n: String| ui.show(&UiMessage::Note(n));
-            let create = cluster::create_vmim(&vmims, &body, false, &mut notice);
-            tokio::pin!(create);
-            let mut interrupted = false;
-            let created = loop {
-                tokio::select! {
-                    r = &mut create => break r,
-                    Some(()) = interrupts.rx.recv() => interrupted = true,
-                }
+            let created = tokio::select! {
+                r = cluster::create_vmim(&vmims, &body, false, &mut notice) => Some(r),
+                Some(()) = interrupts.rx.recv() => None,
             };
-            (created.map_err(|e| refused(namespace, &req.vm, e))?, false, interrupted)
+            match created {
+                Some(r) => (r.map_err(|e| refused(namespace, &req.vm, e))?, false, false),
+                // Ctrl-C during the create (its retries can take a while): a POST may have gone through, so look
+                // for it and abort it; otherwise nothing was created.
+                None => match cluster::find_ours(&vmims, &req.vm).await {
+                    Ok(Some(m)) => (m, false, true),
+                    Ok(None) => {
+                        return Ok(nothing_created(Command::Run, namespace, &req.vm, req.target_node.clone()));
+                    }
+                    Err(e) => {
+                        return Err(MigrateError::api("checking whether the interrupted create went through", e));
+                    }
+                },
+            }
         }
     };
     let since = vmim.metadata.creation_timestamp.as_ref().map(|t| t.0);
@@ -224,7 +231,7 @@ pub async fn cancel(
     let mut interrupts = Interrupts::ctrl_c();
     let mut watches = cluster::watch(client, namespace, vm);
     let Some((listed, vmi)) = initial_state(&mut watches, &mut interrupts).await? else {
-        return Ok(nothing_created(namespace, vm, None));
+        return Ok(nothing_created(Command::Cancel, namespace, vm, None));
     };
     let Some(target) = cluster::in_flight(&listed).first().map(|m| (*m).clone()) else {
         return Err(MigrateError::NoMigrationInFlight { namespace: namespace.into(), vm: vm.into() });
@@ -284,10 +291,11 @@ fn refused(namespace: &str, vm: &str, e: kube::Error) -> MigrateError {
     MigrateError::api("creating the migration", e)
 }
 
-fn nothing_created(namespace: &str, vm: &str, target: Option<String>) -> RunReport {
+/// Interrupted before anything was created.
+fn nothing_created(command: Command, namespace: &str, vm: &str, target: Option<String>) -> RunReport {
     let result = Follower::new(namespace, vm, None, target).result();
     RunReport {
-        command: Command::Run,
+        command,
         outcome: Some(Outcome::Interrupted { detached: true, abort_status: None }),
         result,
         dry_run: None,
