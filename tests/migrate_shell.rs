@@ -657,3 +657,23 @@ async fn ctrl_c_during_create_aborts_what_the_lost_post_created() {
     assert_eq!(fake.count("DELETE"), 1);
     assert_eq!(report.result.abort_status.as_deref(), Some("Succeeded"));
 }
+
+#[tokio::test]
+async fn an_abort_kubevirt_never_confirms_is_given_up_after_the_grace_period() {
+    let fake = seeded();
+    let _w = fake.watch(false, vec![event("MODIFIED", vmim("vmim-running.json"))]);
+    let _v = fake.watch(true, vec![]);
+    let req = RunRequest {
+        timeout: Some(Duration::from_millis(100)),
+        abort_grace: Some(Duration::from_millis(200)),
+        ..request(None)
+    };
+    let (r, _) = run(&fake, req).await;
+    let report = r.expect("run ok");
+    assert_eq!(report.outcome, Some(Outcome::TimedOut { aborted: true, abort_status: None }));
+    assert_eq!(report.exit_code(), 6);
+    assert!(report.abort_unconfirmed);
+    assert_eq!(fake.count("DELETE"), 1);
+    assert!(report.result.warnings.iter().any(|w| w.contains("may still be running")), "{:?}", report.result.warnings);
+    assert_eq!(report.follow_hint.as_deref(), Some("kubectl get vmim kubevirt-migrate-vm-8k4tn -n tenant-root -w"));
+}

@@ -40,7 +40,13 @@ pub struct RunRequest {
     pub skip_check: bool,
     /// How long a phase may last before stuck detection looks for a reason (wall-clock time).
     pub stuck: StuckThresholds,
+    /// How long to wait for KubeVirt's abort outcome after a `--timeout` abort; `None`: [`ABORT_GRACE`].
+    pub abort_grace: Option<Duration>,
 }
+
+/// How long `run --timeout` and `cancel` wait for KubeVirt to report an abort's outcome before giving up (exit 6,
+/// resp. 1, with how to keep following). Ctrl-C waits until a second Ctrl-C.
+pub const ABORT_GRACE: Duration = Duration::from_secs(60);
 
 /// Which command produced a report (exit codes differ for `cancel`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,8 +65,10 @@ pub struct RunReport {
     pub result: MigrationResult,
     /// The object the server answered a `--dry-run=server` create with.
     pub dry_run: Option<Box<Vmim>>,
-    /// How to keep following after leaving early (second Ctrl-C, timeout without abort).
+    /// How to keep following after leaving early (second Ctrl-C, timeout without abort, abort not confirmed).
     pub follow_hint: Option<String>,
+    /// We aborted but KubeVirt did not report the outcome within the grace period.
+    pub abort_unconfirmed: bool,
 }
 
 impl RunReport {
@@ -73,6 +81,7 @@ impl RunReport {
             Command::Status => 0,
             Command::Cancel => match outcome {
                 Outcome::Interrupted { .. } => 130,
+                _ if self.abort_unconfirmed => 1,
                 _ if self.result.phase.as_deref() == Some("Succeeded") => 4,
                 _ => 0,
             },
@@ -154,6 +163,7 @@ pub async fn run_with_interrupts(
             result: follower.result(),
             dry_run: Some(Box::new(created)),
             follow_hint: None,
+            abort_unconfirmed: false,
         });
     }
 
@@ -213,6 +223,7 @@ pub async fn run_with_interrupts(
     }
     let opts = LoopOptions {
         deadline: req.timeout.map(|t| start + t),
+        abort_grace: req.abort_grace.unwrap_or(ABORT_GRACE),
         abort_on_timeout: req.abort_on_timeout,
         interrupt_aborts: true,
     };
@@ -243,7 +254,8 @@ pub async fn cancel(
     let mut ctx = Loop::new(client, namespace, vm, ui, since);
     ctx.apply(&follower, step);
     ctx.abort(&mut follower, start, AbortCause::Cancel).await?;
-    let opts = LoopOptions { deadline: None, abort_on_timeout: false, interrupt_aborts: false };
+    let opts =
+        LoopOptions { deadline: None, abort_grace: ABORT_GRACE, abort_on_timeout: false, interrupt_aborts: false };
     ctx.follow(&mut follower, &mut watches, &mut interrupts, start, opts).await?;
     Ok(ctx.report(Command::Cancel, &follower))
 }
@@ -274,7 +286,14 @@ pub async fn status(client: &kube::Client, namespace: &str, vm: &str) -> Result<
         i.changed = false;
     }
     result.ip_changed = false;
-    Ok(RunReport { command: Command::Status, outcome: follower.outcome(), result, dry_run: None, follow_hint: None })
+    Ok(RunReport {
+        command: Command::Status,
+        outcome: follower.outcome(),
+        result,
+        dry_run: None,
+        follow_hint: None,
+        abort_unconfirmed: false,
+    })
 }
 
 /// Maps a refused create to the right error: KubeVirt's admission messages mean "not migratable" (exit 3).
@@ -300,6 +319,7 @@ fn nothing_created(command: Command, namespace: &str, vm: &str, target: Option<S
         result,
         dry_run: None,
         follow_hint: None,
+        abort_unconfirmed: false,
     }
 }
 
@@ -362,6 +382,8 @@ async fn initial_state(
 
 struct LoopOptions {
     deadline: Option<Instant>,
+    /// How long to wait for the outcome of an abort by timeout or cancel.
+    abort_grace: Duration,
     abort_on_timeout: bool,
     /// `run`: the first Ctrl-C aborts, the second leaves. `cancel`: Ctrl-C leaves.
     interrupt_aborts: bool,
@@ -437,8 +459,13 @@ impl<'a> Loop<'a> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut deadline_passed = false;
         let far = start + Duration::from_secs(100 * 365 * 24 * 3600);
+        // `cancel` has already asked for the abort when it gets here.
+        let grace_from_now = || Some(Instant::now() + opts.abort_grace);
+        let mut abort_deadline =
+            if follower.abort_cause() == Some(AbortCause::Cancel) { grace_from_now() } else { None };
         while follower.outcome().is_none() {
             let deadline = opts.deadline.filter(|_| !deadline_passed).unwrap_or(far);
+            let abort_wait = abort_deadline.unwrap_or(far);
             // Biased: the user's Ctrl-C and the deadline come before whatever else is ready.
             tokio::select! {
                 biased;
@@ -454,9 +481,14 @@ impl<'a> Loop<'a> {
                     deadline_passed = true;
                     if opts.abort_on_timeout {
                         self.abort(follower, start, AbortCause::Timeout).await?;
+                        abort_deadline = grace_from_now();
                     } else {
                         follower.stop(StopReason::TimeoutWithoutAbort);
                     }
+                }
+                _ = tokio::time::sleep_until(abort_wait), if abort_deadline.is_some() => {
+                    abort_deadline = None;
+                    follower.stop(StopReason::AbortUnconfirmed);
                 }
                 u = watches.next() => match u {
                     Some(u) => {
@@ -523,13 +555,23 @@ impl<'a> Loop<'a> {
             | (Some(Outcome::TimedOut { aborted: false, .. }), Some(name)) => {
                 Some(format!("kubectl get vmim {name} -n {} -w", self.namespace))
             }
+            (Some(_), Some(name)) if follower.stopped() == Some(StopReason::AbortUnconfirmed) => {
+                Some(format!("kubectl get vmim {name} -n {} -w", self.namespace))
+            }
             _ => None,
         };
         if let Some(hint) = &follow_hint {
             self.ui.show(&UiMessage::Note(format!("left without waiting; follow it with: {hint}")));
         }
         self.ui.finish();
-        RunReport { command, outcome, result: follower.result(), dry_run: None, follow_hint }
+        RunReport {
+            command,
+            outcome,
+            result: follower.result(),
+            dry_run: None,
+            follow_hint,
+            abort_unconfirmed: follower.stopped() == Some(StopReason::AbortUnconfirmed),
+        }
     }
 }
 

@@ -62,6 +62,8 @@ pub enum StopReason {
     TimeoutWithoutAbort,
     /// The second Ctrl-C: leave at once.
     Detached,
+    /// We aborted (timeout, cancel) but KubeVirt did not report the outcome in time.
+    AbortUnconfirmed,
 }
 
 /// How a migration ended, as far as this command is concerned.
@@ -359,9 +361,14 @@ impl Follower {
         self.ours
     }
 
-    /// Stops following (timeout without abort, or the second Ctrl-C).
+    /// Stops following (timeout without abort, the second Ctrl-C, an abort not confirmed in time).
     pub fn stop(&mut self, reason: StopReason) {
         self.stopped = Some(reason);
+    }
+
+    /// Why following stopped early, if it did.
+    pub fn stopped(&self) -> Option<StopReason> {
+        self.stopped
     }
 
     /// Feeds one event.
@@ -652,6 +659,15 @@ impl Follower {
             return Some(match reason {
                 StopReason::TimeoutWithoutAbort => Outcome::TimedOut { aborted: false, abort_status: None },
                 StopReason::Detached => Outcome::Interrupted { detached: true, abort_status: self.abort_status() },
+                StopReason::AbortUnconfirmed => match self.ours {
+                    Some(AbortCause::Cancel) => {
+                        Outcome::Aborted { by: AbortedBy::Cancel, abort_status: self.abort_status() }
+                    }
+                    Some(AbortCause::Interrupt) => {
+                        Outcome::Interrupted { detached: true, abort_status: self.abort_status() }
+                    }
+                    _ => Outcome::TimedOut { aborted: true, abort_status: self.abort_status() },
+                },
             });
         }
         self.uid.as_ref()?;
@@ -728,6 +744,11 @@ impl Follower {
         let mut warnings = self.warnings.clone();
         if outcome == Some(Outcome::Succeeded) {
             warnings.extend(self.success_checks(state, vmi.as_ref()));
+        }
+        if self.stopped == Some(StopReason::AbortUnconfirmed) {
+            warnings.push(
+                "KubeVirt did not report the abort's outcome in time: the migration may still be running".to_string(),
+            );
         }
         if self.ours.is_some() && self.phase() == Some(MigrationPhase::Succeeded) {
             warnings.push("the migration completed before the abort took effect: the VM moved".to_string());
