@@ -266,7 +266,6 @@ pub struct Follower {
     progress: ProgressTracker,
     progress_unavailable: Option<String>,
     asked: HashSet<(String, FactsQuery)>,
-    pending_queries: Vec<FactsQuery>,
     failure_events: Option<Vec<String>>,
     said: HashSet<String>,
     running_said: HashSet<RunningWarningKind>,
@@ -306,7 +305,6 @@ impl Follower {
             progress: ProgressTracker::default(),
             progress_unavailable: None,
             asked: HashSet::new(),
-            pending_queries: Vec::new(),
             failure_events: None,
             said: HashSet::new(),
             running_said: HashSet::new(),
@@ -382,7 +380,10 @@ impl Follower {
             Event::Vmi(v) => self.on_vmi(*v),
             Event::VmiGone => {
                 self.vmi_gone = true;
-                step.messages.push(UiMessage::Warning(format!("the VMI {}/{} was deleted", self.namespace, self.vm)));
+                if self.say_once("vmi-gone") {
+                    let text = format!("the VMI {}/{} was deleted", self.namespace, self.vm);
+                    step.messages.push(UiMessage::Warning(text));
+                }
             }
             Event::Progress(sample) => self.on_progress(*sample, &mut step),
             Event::LogUnavailable(why) => {
@@ -410,9 +411,8 @@ impl Follower {
         self.note_foreign_abort(&mut step);
         self.check_stuck(&mut step);
         if self.needs_failure_events() && self.ask(FactsQuery::FailureEvents) {
-            self.pending_queries.push(FactsQuery::FailureEvents);
+            step.queries.push(FactsQuery::FailureEvents);
         }
-        step.queries.append(&mut self.pending_queries);
         step
     }
 
