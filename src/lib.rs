@@ -2,10 +2,18 @@
 //!
 //! A pure core over plain data (`check` rules, `migrate` state machine and progress parsing, `probe`
 //! parsers and downtime analysis, `report` renderers) and a thin shell at the edges (`cluster` for the kube
-//! client, `term` for the terminal, `cli` for arguments, `exit` for the one map from outcomes to exit codes).
+//! client, `term` for the terminal, `cli` for arguments, `exit` for the one map from outcomes to exit codes,
+//! `app` for dispatching a command line to the commands).
 
+pub mod app;
 pub mod check;
+pub mod cli;
+pub mod cluster;
+pub mod complete;
+pub mod duration;
+pub mod exit;
 pub mod kubevirt;
 pub mod migrate;
 pub mod probe;
 pub mod report;
+pub mod term;

@@ -5,6 +5,7 @@
 //! - [`kubevirt`]: KubeVirt's admission, the LiveMigratable condition, the migration controller and the
 //!   virt-launcher memory-transfer model;
 //! - [`net`]: the network model the emulated probe tools run against;
+//! - [`openapi`]: validation of objects against the upstream Kubernetes/KubeVirt OpenAPI schemas;
 //! - [`scenario`]: the built-in `haos` cluster, the scenario file format and a generator for large clusters.
 //!
 //! [`Sim::start`] serves a [`Store`] over HTTP; tests, benches and the binary all start the sim this way.
@@ -13,6 +14,7 @@ pub mod api;
 pub mod clock;
 pub mod kubevirt;
 pub mod net;
+pub mod openapi;
 pub mod scenario;
 
 use std::net::SocketAddr;

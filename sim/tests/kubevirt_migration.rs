@@ -48,6 +48,7 @@ async fn haos_migrates_to_the_only_eligible_node() {
     let dry_err = create_vmim(&s, VM, true).unwrap_err();
     assert_eq!(dry_err.message, err.message, "dry-run goes through the same validation");
 
+    let vm_rx = s.subscribe();
     let versions = history(&s, &mut rx, &vmim, 600).await;
     let last = &versions.last().unwrap().1;
     assert_eq!(phase(last), "Succeeded");
@@ -69,6 +70,8 @@ async fn haos_migrates_to_the_only_eligible_node() {
         ts.iter().map(|t| t["phaseTransitionTimestamp"].as_str().unwrap().parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert!(ts.iter().all(|t| t["phaseTransitionTimestamp"].as_str().unwrap().len() == 20), "second precision");
+    // A status always comes with its phase (Pending is written in one go, like vmim-pending.json).
+    assert!(versions.iter().all(|(_, v)| v.get("status").is_none() || !phase(v).is_empty()));
     // Until final, the VMIM's migrationState has only the source pod.
     for (_, v) in &versions {
         if !matches!(phase(v), "Succeeded" | "Failed") && v["status"].get("migrationState").is_some() {
@@ -130,10 +133,16 @@ async fn haos_migrates_to_the_only_eligible_node() {
     assert_eq!(vmi["status"]["activePods"].as_object().unwrap().values().next().unwrap(), "the-dome");
 
     // Events of the walk.
-    let reasons: Vec<String> = events_for(&s, &uid).into_iter().map(|(_, r, _)| r).collect();
     for r in ["SuccessfulCreate", "SuccessfulHandOver", "SuccessfulMigration"] {
-        assert!(reasons.contains(&r.to_string()), "{reasons:?}");
+        assert_eq!(wait_event(&s, &uid, r).await.0, "Normal");
     }
+    let vmi_uid = vmi["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(wait_event(&s, vmi_uid, "Migrating").await.1, "VirtualMachineInstance is migrating.");
+    assert_eq!(wait_event(&s, vmi_uid, "Migrated").await.1, "The VirtualMachineInstance migrated to node the-dome.");
+    let preparing: Vec<String> =
+        events_for(&s, vmi_uid).into_iter().filter(|(_, r, _)| r == "PreparingTarget").map(|(_, _, m)| m).collect();
+    assert!(preparing.iter().any(|m| m.starts_with("Migration Target is listening at 192.168.50.13, on ports: ")));
+    assert!(preparing.iter().any(|m| m == "VirtualMachineInstance Migration Target Prepared."), "{preparing:?}");
 
     // The source launcher's log: JSON records with parseable "Migration info" messages every 4 s.
     let (lines, _) = s.read_log(NS, source_pod, "compute");
@@ -185,6 +194,19 @@ async fn haos_migrates_to_the_only_eligible_node() {
     assert!(sw[0].guest_pause_ms <= 300);
     assert_eq!(sw[0].old_ip, sw[0].new_ip);
 
+    // The VM was Migrating while the migration ran, and is Running again.
+    let mut vm_rx = vm_rx;
+    let mut printable = Vec::new();
+    while let Ok(ev) = vm_rx.try_recv() {
+        if ev.resource == &VMS && ev.name == VM {
+            let p = ev.object["status"]["printableStatus"].as_str().unwrap_or_default().to_string();
+            if printable.last() != Some(&p) {
+                printable.push(p);
+            }
+        }
+    }
+    assert_eq!(printable, ["Migrating", "Running"]);
+
     // The VM mirrors the VMI's migratability condition.
     let vm = s.get(&VMS, Some(NS), VM).unwrap();
     assert!(
@@ -235,4 +257,59 @@ async fn finalized_migrations_beyond_five_are_collected() {
     })
     .await;
     assert!(left.contains(&vmim), "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_migration_takes_the_vm_back() {
+    let (s, _kv) = haos(500.0, json!({}), BehaviourMap::default());
+    let first = name(&create_vmim(&s, VM, false).unwrap());
+    wait_phase(&s, &first, "Succeeded", 600).await;
+    // The old source pod must be gone before the-toy-factory is free again (anti-affinity) and the VMI has one pod.
+    wait_for(&s, 60, |s| {
+        let v = s.get(&VMIS, Some(NS), VM).ok()?;
+        (v["status"]["activePods"].as_object()?.len() == 1).then_some(())
+    })
+    .await;
+    let second = create_vmim(&s, VM, false).unwrap();
+    let done = wait_phase(&s, &name(&second), "Succeeded", 600).await;
+    let vmi = s.get(&VMIS, Some(NS), VM).unwrap();
+    assert_eq!(vmi["status"]["nodeName"], "the-toy-factory");
+    let ms = &vmi["status"]["migrationState"];
+    assert_eq!(ms["migrationUid"], second["metadata"]["uid"]);
+    assert_eq!(ms["sourceNode"], "the-dome");
+    assert_eq!(done["status"]["migrationState"]["sourcePod"], ms["sourcePod"]);
+    // The new target pod copied the host-model selectors from its source pod.
+    let target = s.get(&PODS, Some(NS), ms["targetPod"].as_str().unwrap()).unwrap();
+    assert_eq!(target["spec"]["nodeSelector"]["cpu-model-migration.node.kubevirt.io/Skylake-Client-IBRS"], "true");
+    let terms = target["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        .as_array()
+        .unwrap();
+    assert_eq!(terms.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_handler_serves_migration_metrics() {
+    let memory =
+        MemoryModel { bandwidth_mib_s: 100.0, dirty_rate_mib_s: 150.0, used_fraction: 0.5, max_downtime_ms: 300 };
+    let b = BehaviourMap { default: MigrationBehaviour { memory, ..Default::default() }, ..Default::default() };
+    let (s, kv) = haos(200.0, json!({}), b);
+    let vmim = name(&create_vmim(&s, VM, false).unwrap());
+    wait_phase(&s, &vmim, "Running", 600).await;
+    let text = wait_for(&s, 600, |_| {
+        let t = kv.handler_metrics("the-toy-factory");
+        (t.lines().filter(|l| l.starts_with("kubevirt_vmi_migration_data_remaining_bytes{")).count() >= 3).then_some(t)
+    })
+    .await;
+    assert!(text.contains("# TYPE kubevirt_vmi_migration_data_total_bytes counter"));
+    let total: Vec<&str> = text.lines().filter(|l| l.starts_with("kubevirt_vmi_migration_data_total_bytes{")).collect();
+    assert!(total[0].starts_with(&format!(
+        "kubevirt_vmi_migration_data_total_bytes{{name=\"{VM}\",namespace=\"{NS}\",node=\"the-toy-factory\"}} 4.294967296e+09 "
+    )));
+    let stamps: Vec<i64> = total.iter().map(|l| l.rsplit(' ').next().unwrap().parse().unwrap()).collect();
+    assert!(stamps.windows(2).all(|w| w[1] - w[0] == 5000), "{stamps:?}");
+    assert_eq!(kv.handler_metrics("the-dome"), "", "only the source node reports");
+    s.delete(&VMIMS, Some(NS), &vmim, false).unwrap();
+    wait_for(&s, 600, |s| s.get(&VMIMS, Some(NS), &vmim).is_err().then_some(())).await;
+    assert!(!kv.handler_metrics("the-toy-factory").is_empty(), "the buffer is emitted once after the end");
+    assert_eq!(kv.handler_metrics("the-toy-factory"), "");
 }

@@ -1,1 +1,8 @@
 //! The downtime probe: where it runs, what it runs, and the pure parsers and analysis of its output.
+
+pub mod analysis;
+pub mod command;
+pub mod http;
+pub mod ping;
+pub mod synthetic;
+pub mod target;

@@ -18,6 +18,7 @@ pub mod resources;
 pub mod rest;
 pub mod server;
 pub mod store;
+pub mod table;
 pub mod watch;
 
 pub use error::ApiError;

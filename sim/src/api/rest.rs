@@ -14,6 +14,7 @@ use super::query::{CONTINUE_EXPIRED, Continue};
 use super::resources::{self, ResourceType};
 use super::server::{ApiState, Ctx, json_response};
 use super::store::UpdateMode;
+use super::table;
 
 fn meta<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     obj["metadata"][field].as_str()
@@ -82,6 +83,10 @@ pub fn list(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str
         if sel == Default::default() {
             metadata["remainingItemCount"] = json!(remaining);
         }
+    }
+    if table::wanted(&ctx.headers) {
+        let include = table::IncludeObject::parse(q.get("includeObject"));
+        return Ok(json_response(200, &table::table(rt, &matching, metadata, include, st.store.clock().now(), true)));
     }
     if rt.is_builtin() {
         // Items of built-in lists carry no apiVersion and kind.

@@ -19,6 +19,7 @@ use super::hooks::{Admission, ExecHandler};
 use super::query::Query;
 use super::resources::{self, ResourceType};
 use super::store::Store;
+use super::table;
 use super::{access, exec, logs, rest, watch as watch_api};
 
 /// The user every request is authenticated as.
@@ -298,7 +299,15 @@ async fn resource(st: &Arc<ApiState>, ctx: &Ctx, p: &ResourcePath) -> Result<Res
         (&Method::POST, None, None) => rest::create(st, ctx, p.rt, ns),
         (&Method::DELETE, None, None) => rest::delete_collection(st, ctx, p.rt, ns),
         (&Method::GET, Some(name), None | Some("status" | "ephemeralcontainers")) => {
-            Ok(json_response(200, &st.store.get(p.rt, ns, name)?))
+            let obj = st.store.get(p.rt, ns, name)?;
+            if table::wanted(&ctx.headers) {
+                let include = table::IncludeObject::parse(ctx.query.get("includeObject"));
+                let rv = obj["metadata"]["resourceVersion"].clone();
+                let t =
+                    table::table(p.rt, &[obj], json!({"resourceVersion": rv}), include, st.store.clock().now(), true);
+                return Ok(json_response(200, &t));
+            }
+            Ok(json_response(200, &obj))
         }
         (&Method::PUT, Some(name), sub) => rest::update(st, ctx, p.rt, ns, name, sub),
         (&Method::PATCH, Some(name), sub) => rest::patch(st, ctx, p.rt, ns, name, sub).await,

@@ -19,6 +19,7 @@ use super::query::Selectors;
 use super::resources::ResourceType;
 use super::server::{ApiState, Ctx};
 use super::store::{EventType, StoreEvent};
+use super::table;
 
 /// Simulated time between bookmarks (the real server sends one about every minute).
 const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
@@ -71,6 +72,8 @@ struct Watch {
     bookmarks: bool,
     initial_events: bool,
     timeout: Duration,
+    /// `Some` when the client asked for Tables (kubectl get -w).
+    table: Option<table::IncludeObject>,
 }
 
 /// `GET ...?watch=true`.
@@ -94,6 +97,7 @@ pub fn watch(st: &Arc<ApiState>, ctx: &Ctx, rt: &'static ResourceType, ns: Optio
         bookmarks: q.flag("allowWatchBookmarks"),
         initial_events: q.flag("sendInitialEvents"),
         timeout: q.number("timeoutSeconds")?.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+        table: table::wanted(&ctx.headers).then(|| table::IncludeObject::parse(q.get("includeObject"))),
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(256);
     tokio::spawn(w.run(tx));
@@ -105,7 +109,28 @@ pub fn watch(st: &Arc<ApiState>, ctx: &Ctx, rt: &'static ResourceType, ns: Optio
 }
 
 impl Watch {
+    /// One event line; as a Table when asked, with the column definitions in the first event only.
+    fn event_line(&self, kind: &str, obj: &Value, first: &mut bool) -> Bytes {
+        match self.table {
+            Some(include) => {
+                let meta = json!({"resourceVersion": obj["metadata"]["resourceVersion"].clone()});
+                let t = table::table(
+                    self.rt,
+                    std::slice::from_ref(obj),
+                    meta,
+                    include,
+                    self.st.store.clock().now(),
+                    *first,
+                );
+                *first = false;
+                line(kind, &t)
+            }
+            None => line(kind, obj),
+        }
+    }
+
     async fn run(self, tx: mpsc::Sender<Result<Bytes, Infallible>>) {
+        let mut first = true;
         let store = &self.st.store;
         let start_rv = store.current_rv();
         let (backlog, mut rx) = match store.watch(self.rt, self.ns.as_deref(), self.from) {
@@ -131,7 +156,7 @@ impl Watch {
         };
         for ev in &backlog {
             if let Some((kind, obj)) = event_for(ev, &self.sel)
-                && !send(&tx, line(kind, &obj), &mut sent).await
+                && !send(&tx, self.event_line(kind, &obj, &mut first), &mut sent).await
             {
                 return;
             }
@@ -162,7 +187,7 @@ impl Watch {
                         seen_rv = seen_rv.max(ev.rv);
                         if ev.matches(self.rt, self.ns.as_deref())
                             && let Some((kind, obj)) = event_for(&ev, &self.sel)
-                            && !send(&tx, line(kind, &obj), &mut sent).await
+                            && !send(&tx, self.event_line(kind, &obj, &mut first), &mut sent).await
                         {
                             return;
                         }

@@ -56,6 +56,36 @@ pub fn prune_vmim(obj: &mut Value) {
     }
 }
 
+/// The JSON type name the API server reports in schema errors.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The CRD's OpenAPI schema: `spec` an object, `spec.vmiName` a string (422 like the API server's validation).
+pub fn validate_schema(name: &str, obj: &Value) -> Result<(), ApiError> {
+    let checks = [("spec", obj.get("spec"), "object"), ("spec.vmiName", obj.pointer("/spec/vmiName"), "string")];
+    for (field, value, want) in checks {
+        if let Some(v) = value.filter(|v| json_type(v) != want) {
+            let got = json_type(v);
+            let msg = format!("Invalid value: \"{got}\": {field} in body must be of type {want}: \"{got}\"");
+            let mut e = ApiError::invalid(&VMIMS, VMIMS.kind, name, &[(field, &msg)]);
+            if let Some(c) = e.details.as_mut().and_then(|d| d.pointer_mut("/causes/0")) {
+                c["reason"] = json!("FieldValueTypeInvalid");
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// The mutating webhook: label `kubevirt.io/vmi-name` and the finalizer.
 fn mutate_create(obj: &mut Value) {
     let vmi = obj.pointer("/spec/vmiName").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -157,6 +187,8 @@ impl Admission for KubeVirtAdmission {
             return Ok(());
         }
         prune_vmim(obj);
+        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(req.name).to_string();
+        validate_schema(&name, obj)?;
         match (req.operation, req.subresource) {
             (Operation::Create, None) => {
                 mutate_create(obj);
@@ -226,6 +258,19 @@ mod tests {
         assert_eq!(b["metadata"]["finalizers"], json!([MIGRATION_FINALIZER]));
         assert_eq!(b["spec"], json!({"vmiName": "vm-instance-haos"}));
         assert!(b.get("bogus").is_none());
+    }
+
+    #[test]
+    fn schema_types_are_validated_first() {
+        let s = store_with_vmi(None);
+        let mut b = json!({"metadata": {"name": "m"}, "spec": {"vmiName": 3}});
+        let e = admit(&s, Operation::Create, None, &mut b).unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+        assert_eq!(
+            e.message,
+            "VirtualMachineInstanceMigration.kubevirt.io \"m\" is invalid: spec.vmiName: Invalid value: \"integer\": spec.vmiName in body must be of type string: \"integer\""
+        );
+        assert_eq!(e.details.unwrap()["causes"][0]["reason"], "FieldValueTypeInvalid");
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub fn sync_vmi(store: &Store, ns: &str, name: &str, kubevirt: Option<&Value>) -
     mirror_to_vm(store, &vmi)
 }
 
-/// Copies the VMI's migratability conditions into its VM's `status.conditions`.
+/// Copies the VMI's migratability conditions into its VM's `status.conditions`, and sets the VM's
+/// `printableStatus` to `Migrating` while a migration runs (back to `Running` after it).
 fn mirror_to_vm(store: &Store, vmi: &Value) -> Result<(), ApiError> {
     let ns = meta(vmi, "namespace");
     let owner = vmi
@@ -52,6 +53,10 @@ fn mirror_to_vm(store: &Store, vmi: &Value) -> Result<(), ApiError> {
                 .collect()
         })
         .unwrap_or_default();
+    // `isVirtualMachineStatusMigrating`: started and not yet ended.
+    let ms = vmi.pointer("/status/migrationState");
+    let migrating = ms.and_then(|m| m.get("startTimestamp")).is_some_and(|t| !t.is_null())
+        && ms.and_then(|m| m.get("endTimestamp")).is_none_or(Value::is_null);
     match objects::update(store, &VMS, Some(ns), &owner, |vm| {
         if !vm.get("status").is_some_and(Value::is_object) {
             vm["status"] = serde_json::json!({});
@@ -59,6 +64,16 @@ fn mirror_to_vm(store: &Store, vmi: &Value) -> Result<(), ApiError> {
         let mut current: Vec<Value> =
             vm["status"].get("conditions").and_then(Value::as_array).cloned().unwrap_or_default();
         let mut changed = false;
+        let printable = vm["status"].get("printableStatus").and_then(Value::as_str).unwrap_or_default();
+        let wanted = match (migrating, printable) {
+            (true, p) if p != "Migrating" => Some("Migrating"),
+            (false, "Migrating") => Some("Running"),
+            _ => None,
+        };
+        if let Some(w) = wanted {
+            vm["status"]["printableStatus"] = serde_json::json!(w);
+            changed = true;
+        }
         for c in &conds {
             changed |= set_condition(&mut current, c.clone());
         }

@@ -95,10 +95,17 @@ pub fn render_target_pod(source_pod: &Value, vmi: &Value, source_node: Option<&V
         *anti = json!({});
     }
     match anti.get_mut("requiredDuringSchedulingIgnoredDuringExecution").and_then(Value::as_array_mut) {
+        Some(terms) if terms.contains(&term) => {}
         Some(terms) => terms.push(term),
         None => anti["requiredDuringSchedulingIgnoredDuringExecution"] = json!([term]),
     }
-    pod["status"] = json!({"phase": "Pending", "qosClass": source_pod.pointer("/status/qosClass").cloned().unwrap_or(json!("Burstable"))});
+    // `containerStatuses` is present (empty) from the start: the sim's generic kubelet leaves pods that have it to
+    // their controller, so KubeVirt alone schedules and runs its launcher pods.
+    pod["status"] = json!({
+        "phase": "Pending",
+        "qosClass": source_pod.pointer("/status/qosClass").cloned().unwrap_or(json!("Burstable")),
+        "containerStatuses": [],
+    });
     pod
 }
 
@@ -121,11 +128,25 @@ pub fn bind(pod: &mut Value, node: &Value, now: &str) {
     pod["spec"]["nodeName"] = name.clone();
     pod["metadata"]["labels"][NODE_NAME_LABEL] = name;
     let host_ip = node_internal_ip(node).unwrap_or_default();
+    let waiting: Vec<Value> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    json!({"name": c["name"], "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {},
+                           "ready": false, "restartCount": 0, "image": c["image"], "imageID": "", "started": false})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     pod["status"] = json!({
         "phase": "Pending",
         "conditions": [condition("PodScheduled", "True", now)],
         "hostIP": host_ip,
         "hostIPs": [{"ip": host_ip}],
+        "startTime": now,
+        "containerStatuses": waiting,
         "qosClass": pod.pointer("/status/qosClass").cloned().unwrap_or(json!("Burstable")),
     });
 }
@@ -276,6 +297,7 @@ mod tests {
         // A later migration copies the selectors from its source pod instead of re-reading the node.
         let again = render_target_pod(&expected, &vmi, None, &vmim);
         assert_eq!(again["spec"]["nodeSelector"], expected["spec"]["nodeSelector"]);
+        assert_eq!(again["spec"]["affinity"], expected["spec"]["affinity"], "no duplicate anti-affinity term");
     }
 
     #[test]

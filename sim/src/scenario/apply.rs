@@ -9,26 +9,13 @@ use super::{ScenarioError, objects};
 use crate::api::faults::Faults;
 use crate::api::resources::{self, ResourceType};
 use crate::api::{Store, UpdateMode};
-use crate::kubevirt::behaviour::MigrationBehaviour;
-
-/// Migration behaviour of the scenario's VMs: a default and overrides keyed `"namespace/name"`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Behaviours {
-    pub default: MigrationBehaviour,
-    pub per_vm: BTreeMap<String, MigrationBehaviour>,
-}
-
-impl Behaviours {
-    /// The behaviour of the VM `ns/name`.
-    pub fn for_vm(&self, ns: &str, name: &str) -> &MigrationBehaviour {
-        self.per_vm.get(&format!("{ns}/{name}")).unwrap_or(&self.default)
-    }
-}
+use crate::kubevirt::behaviour::BehaviourMap;
 
 /// What applying a scenario hands to the rest of the sim.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
-    pub behaviours: Behaviours,
+    /// Migration behaviours: `migrationDefaults` and each VM's `migration`, keyed `"namespace/name"`.
+    pub behaviours: BehaviourMap,
     pub faults: Faults,
     pub images: BTreeMap<String, ImageTools>,
     /// `cluster.kubernetesVersion`, for `/version`.
@@ -59,7 +46,7 @@ impl Creator<'_> {
 }
 
 impl Scenario {
-    /// Creates every object of the scenario in `store` (which should be empty): namespaces, nodes, storage classes,
+    /// Creates every object of the scenario in `store` (empty, or with only a cluster's own namespaces): namespaces, nodes, storage classes,
     /// NADs, instancetypes, the KubeVirt CR, MigrationPolicies, virt-handler pods, and per VM its PVCs/DataVolumes,
     /// the VM, and when running the VMI and virt-launcher pod; then Services and `rawObjects`.
     pub fn apply(&self, store: &Store) -> Result<Applied, ScenarioError> {
@@ -74,7 +61,10 @@ impl Scenario {
         namespaces.extend(cluster.nads.iter().map(|n| n.namespace.as_str()));
         namespaces.extend(self.vms.iter().map(|v| v.namespace.as_str()));
         for ns in namespaces {
-            c.create(&resources::NAMESPACES, None, objects::namespace(ns))?;
+            // A cluster's own namespaces (`default`, `kube-system`, ...) may exist already.
+            if store.get(&resources::NAMESPACES, None, ns).is_err() {
+                c.create(&resources::NAMESPACES, None, objects::namespace(ns))?;
+            }
         }
         for sc in &cluster.storage_classes {
             c.create(&resources::STORAGE_CLASSES, None, objects::storage_class(sc))?;
@@ -121,7 +111,7 @@ impl Scenario {
                 instancetype,
                 node_ip: node.map(|(ip, _)| ip.as_str()),
                 node_profile: node.and_then(|(_, p)| *p),
-                auto_ip,
+                nets: objects::net_plan(vm, &auto_ip),
                 now: &now,
             };
             for v in &vm.volumes {

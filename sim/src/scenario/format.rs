@@ -48,6 +48,14 @@ fn yes() -> bool {
     true
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// Cluster-wide settings and objects.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -128,7 +136,7 @@ pub struct KubeVirt {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
     /// Create a `virt-handler-*` pod per node in the KubeVirt namespace (the target address of migrations).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub handler_pods: bool,
 }
 
@@ -170,7 +178,7 @@ pub struct StorageClass {
     #[serde(default = "default_provisioner")]
     pub provisioner: String,
     /// Marks it with `storageclass.kubernetes.io/is-default-class: "true"`; VM volumes without a class use it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub default: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters: BTreeMap<String, String>,
@@ -243,7 +251,7 @@ pub struct CpuProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tsc_frequency: Option<u64>,
     /// `cpu-timer.node.kubevirt.io/tsc-scalable`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub tsc_scalable: bool,
     /// `hyperv.node.kubevirt.io/<f>`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -259,13 +267,13 @@ pub struct CpuProfile {
 pub struct Node {
     pub name: String,
     /// `spec.unschedulable` plus the `node.kubernetes.io/unschedulable:NoSchedule` taint.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub cordoned: bool,
     /// The `Ready` condition.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub ready: bool,
     /// The `kubevirt.io/schedulable` label virt-handler's heartbeat writes.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub schedulable: bool,
     /// Name of a `cpuProfiles` entry; absent: the node carries no node-labeller CPU labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -334,7 +342,7 @@ pub struct Vm {
     pub namespace: String,
     pub name: String,
     /// `runStrategy: Always` with a Running VMI, or `Halted` (no VMI, printableStatus Stopped).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub running: bool,
     /// Node the VMI runs on (required when running).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -357,7 +365,7 @@ pub struct Vm {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub networks: Vec<Network>,
     /// Puts `kubevirt.io/allow-pod-bridge-network-live-migration: "true"` on the VM template (and so the VMI).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub allow_pod_bridge_migration: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,
@@ -368,13 +376,13 @@ pub struct Vm {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gpus: Vec<String>,
     /// `domain.launchSecurity.sev`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub sev: bool,
     /// `domain.features.hyperv.reenlightenment` (migratable only where the node exposes a TSC frequency).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub hyperv_reenlightenment: bool,
     /// `domain.features.hypervPassthrough`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub hyperv_passthrough: bool,
     /// `spec.template.spec.evictionStrategy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -394,7 +402,7 @@ pub struct Vm {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub template_annotations: BTreeMap<String, String>,
     /// Whether the guest agent is connected (AgentConnected condition, guest-agent interface info).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub guest_agent: bool,
     /// Name of the virt-launcher pod; default `virt-launcher-<vm>-<5 chars derived from the VM's name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -455,7 +463,7 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_disk: Option<String>,
     /// hostDisk `shared`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub shared: bool,
     /// PVC/DV size (default `10Gi`; hostDisk capacity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -474,7 +482,7 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Value>,
     /// The disk is a LUN with SCSI persistent reservation (`lun: {reservation: true}`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub reservation: bool,
     /// `disks[].bootOrder`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

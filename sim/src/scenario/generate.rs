@@ -80,12 +80,22 @@ fn dv(name: &str, access: &str) -> Volume {
     }
 }
 
+impl GenerateOptions {
+    /// The kind of the `index`-th generated VM (`vm-<index>`) and the LiveMigratable reason KubeVirt v1.5.2 gives
+    /// it (`None`: migratable, or stopped for kind `stopped`).
+    pub fn kind(&self, index: usize) -> (&'static str, Option<&'static str>) {
+        if self.mix { MIX[(index + (self.seed % MIX.len() as u64) as usize) % MIX.len()] } else { MIX[index % 2] }
+    }
+}
+
 impl Scenario {
     /// A deterministic scenario of `opts.vms` VMs spread over namespaces `ns-NNN` and nodes `node-NNN`.
     pub fn generate(opts: GenerateOptions) -> Scenario {
         let namespaces = opts.namespaces.max(1);
         let nodes = opts.nodes.max(2);
-        let special = |i: usize| opts.mix && i % 8 == 7;
+        // With `mix`, every 8th node (or the last one of a smaller cluster) has no usable host model and no TSC
+        // frequency, for the CPUModeLiveMigratable and NoTSCFrequencyNotLiveMigratable VMs.
+        let special = |i: usize| opts.mix && (i % 8 == 7 || (nodes < 8 && i == nodes - 1));
         let regular: Vec<usize> = (0..nodes).filter(|i| !special(*i)).collect();
         let old: Vec<usize> = (0..nodes).filter(|i| special(*i)).collect();
         let per_node = opts.vms / regular.len().max(1) + 20;
@@ -117,8 +127,7 @@ impl Scenario {
         let mut rng = opts.seed;
         let vms = (0..opts.vms)
             .map(|i| {
-                let kind =
-                    if opts.mix { MIX[(i + (opts.seed as usize % MIX.len())) % MIX.len()].0 } else { MIX[i % 2].0 };
+                let kind = opts.kind(i).0;
                 let r = splitmix(&mut rng);
                 let on_old = matches!(kind, "old-host" | "reenlightenment") && !old.is_empty();
                 let node_idx = if on_old { old[i % old.len()] } else { regular[i % regular.len()] };

@@ -14,11 +14,12 @@ pub mod objects;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-pub use apply::{Applied, Behaviours};
+pub use apply::Applied;
 pub use format::{ImageTools, Scenario};
 pub use generate::{GenerateOptions, generate_yaml};
 
 use crate::api::ApiError;
+use crate::kubevirt::behaviour::BehaviourMap;
 
 /// The built-in scenarios, by name, as shipped in `sim/scenarios/`.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -67,15 +68,27 @@ impl Scenario {
     /// `haos`/`blockers`/`faults` for a built-in, otherwise a file path.
     pub fn load(name_or_path: &str) -> Result<Self, ScenarioError> {
         if BUILTIN.iter().any(|(n, _)| *n == name_or_path) {
-            Self::builtin(name_or_path)
-        } else {
-            Self::from_file(name_or_path)
+            return Self::builtin(name_or_path);
         }
+        Self::from_file(name_or_path).map_err(|e| match e {
+            ScenarioError::Io { path, error } if error.kind() == std::io::ErrorKind::NotFound => ScenarioError::Io {
+                path: format!("{path} (neither a built-in scenario: haos, blockers, faults; nor a file)"),
+                error,
+            },
+            other => other,
+        })
     }
 
     /// Parses YAML; `origin` names the source in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ScenarioError> {
-        let s: Self = serde_saphyr::from_str(text).map_err(|e| {
+        // Generated clusters of 20,000 VMs are far beyond the default budget (1M events, 250k nodes).
+        let mut budget = serde_saphyr::Budget::default();
+        budget.max_events = 100_000_000;
+        budget.max_nodes = 50_000_000;
+        budget.max_total_scalar_bytes = 1 << 30;
+        let mut options = serde_saphyr::Options::default();
+        options.budget = Some(budget);
+        let s: Self = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
             let e = e.without_snippet();
             let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
             let msg = e.to_string();
@@ -111,6 +124,13 @@ impl Scenario {
                 return Err(invalid(format!("node {}: cpu profile {p:?} is not in cpuProfiles", n.name)));
             }
         }
+        let quantity = |what: String, q: &str| match derive::quantity_bytes(q) {
+            Some(_) => Ok(()),
+            None => Err(invalid(format!("{what}: {q:?} is not a quantity such as 4Gi"))),
+        };
+        for it in &self.cluster.instancetypes {
+            quantity(format!("instancetype {} memory", it.name), &it.memory)?;
+        }
         let instancetypes: BTreeSet<&str> = self.cluster.instancetypes.iter().map(|i| i.name.as_str()).collect();
         let classes: BTreeSet<&str> = self.cluster.storage_classes.iter().map(|c| c.name.as_str()).collect();
         let nads: BTreeSet<String> = self.cluster.nads.iter().map(|n| format!("{}/{}", n.namespace, n.name)).collect();
@@ -132,6 +152,9 @@ impl Scenario {
             }
             if vm.running && !pods.insert(format!("{}/{}", vm.namespace, objects::launcher_pod_name(vm))) {
                 return Err(fail("its launcher pod name is taken".into()));
+            }
+            if let Some(m) = &vm.memory {
+                quantity(format!("vm {id}: memory"), m)?;
             }
             if let Some(it) = &vm.instancetype {
                 if !instancetypes.contains(it.as_str()) {
@@ -174,6 +197,9 @@ impl Scenario {
                         v.name
                     )));
                 }
+                if let Some(size) = &v.size {
+                    quantity(format!("vm {id}: volume {} size", v.name), size)?;
+                }
                 if let Some(c) = objects::claim(v) {
                     if !claims.insert(format!("{}/{c}", vm.namespace)) {
                         return Err(fail(format!("claim {c} is used by two volumes")));
@@ -206,8 +232,8 @@ impl Scenario {
     }
 
     /// The migration behaviour of every VM.
-    pub fn behaviours(&self) -> Behaviours {
-        Behaviours {
+    pub fn behaviours(&self) -> BehaviourMap {
+        BehaviourMap {
             default: self.migration_defaults.clone(),
             per_vm: self
                 .vms

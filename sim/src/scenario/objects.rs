@@ -330,8 +330,8 @@ pub struct VmContext<'a> {
     /// The VM's node: its InternalIP and CPU profile.
     pub node_ip: Option<&'a str>,
     pub node_profile: Option<&'a CpuProfile>,
-    /// Pod-network IP to use when the scenario gives none.
-    pub auto_ip: String,
+    /// The VM's networks resolved ([`net_plan`]).
+    pub nets: Vec<NetPlan>,
     pub now: &'a str,
 }
 
@@ -351,7 +351,7 @@ fn sizing(vm: &Vm, ctx: &VmContext) -> Sizing {
     Sizing { vcpus, memory, memory_bytes }
 }
 
-/// The default (pod) network's IP, MAC and the VM's networks resolved.
+/// One VM network resolved: NAD, binding, guest IP (the pod network gets an automatic one), MAC, pod interface.
 pub struct NetPlan {
     pub name: String,
     pub multus: Option<String>,
@@ -380,8 +380,8 @@ pub fn net_plan(vm: &Vm, auto_ip: &str) -> Vec<NetPlan> {
 }
 
 /// The pod-network IP of a running VM (the launcher pod's podIP).
-pub fn pod_network_ip(vm: &Vm, auto_ip: &str) -> Option<String> {
-    net_plan(vm, auto_ip).into_iter().find(|n| n.multus.is_none()).and_then(|n| n.ip)
+pub fn pod_network_ip(nets: &[NetPlan]) -> Option<&str> {
+    nets.iter().find(|n| n.multus.is_none()).and_then(|n| n.ip.as_deref())
 }
 
 const CORE_BINDINGS: &[&str] = &["bridge", "masquerade", "sriov", "passt", "slirp"];
@@ -505,9 +505,9 @@ fn firmware_uuid(vm: &Vm) -> String {
 
 /// The VirtualMachine (status included: running or stopped; no LiveMigratable — simkv computes it).
 pub fn vm_object(vm: &Vm, ctx: &VmContext) -> Value {
-    let nets = net_plan(vm, &ctx.auto_ip);
+    let nets = &ctx.nets;
     let mut domain = json!({
-        "devices": devices(vm, &nets),
+        "devices": devices(vm, nets),
         "firmware": {"uuid": firmware_uuid(vm)},
         "machine": {"type": vm.machine_type.as_deref().unwrap_or("q35")},
         "resources": {},
@@ -526,7 +526,7 @@ pub fn vm_object(vm: &Vm, ctx: &VmContext) -> Value {
         domain["launchSecurity"] = json!({"sev": {}});
     }
     let mut tspec = json!({
-        "architecture": "amd64", "domain": domain, "networks": networks(&nets),
+        "architecture": "amd64", "domain": domain, "networks": networks(nets),
         "terminationGracePeriodSeconds": 30,
         "volumes": vm.volumes.iter().map(vm_volume).collect::<Vec<_>>(),
     });
@@ -621,7 +621,7 @@ fn is_live_update(ctx: &VmContext) -> bool {
 
 /// The running VMI (without `status.activePods`, which needs the launcher pod's UID).
 pub fn vmi_object(vm: &Vm, vm_uid: &str, node: &str, ctx: &VmContext) -> Value {
-    let nets = net_plan(vm, &ctx.auto_ip);
+    let nets = &ctx.nets;
     let s = sizing(vm, ctx);
     let mut cpu =
         json!({"cores": s.vcpus, "model": vm.cpu_model.as_deref().unwrap_or("host-model"), "sockets": 1, "threads": 1});
@@ -631,7 +631,7 @@ pub fn vmi_object(vm: &Vm, vm_uid: &str, node: &str, ctx: &VmContext) -> Value {
         memory["maxGuest"] = json!(format_bytes(s.memory_bytes.saturating_mul(4)));
     }
     let mut domain = json!({
-        "cpu": cpu, "devices": devices(vm, &nets), "features": domain_features(vm),
+        "cpu": cpu, "devices": devices(vm, nets), "features": domain_features(vm),
         "firmware": {"uuid": firmware_uuid(vm)}, "machine": {"type": vm.machine_type.as_deref().unwrap_or("q35")},
         "memory": memory, "resources": {"requests": {"memory": s.memory}},
     });
@@ -639,7 +639,7 @@ pub fn vmi_object(vm: &Vm, vm_uid: &str, node: &str, ctx: &VmContext) -> Value {
         domain["launchSecurity"] = json!({"sev": {}});
     }
     let mut spec = json!({
-        "architecture": "amd64", "domain": domain, "networks": networks(&nets), "terminationGracePeriodSeconds": 30,
+        "architecture": "amd64", "domain": domain, "networks": networks(nets), "terminationGracePeriodSeconds": 30,
         "volumes": vm.volumes.iter().map(vm_volume).collect::<Vec<_>>(),
     });
     add_placement(&mut spec, vm);
@@ -742,9 +742,42 @@ fn launcher_memory(guest: u64) -> u64 {
     guest + (252 << 20) + guest / 512 + 1
 }
 
+/// One entry of Multus' `k8s.v1.cni.cncf.io/network-status`, in Go field order.
+#[derive(serde::Serialize)]
+struct NetworkStatus<'a> {
+    name: &'a str,
+    interface: &'a str,
+    ips: Vec<&'a str>,
+    mac: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    default: bool,
+    dns: Map<String, Value>,
+}
+
+/// The `k8s.v1.cni.cncf.io/network-status` annotation as Multus writes it (indented by four spaces).
+fn network_status(nets: &[NetPlan]) -> String {
+    let list: Vec<NetworkStatus> = nets
+        .iter()
+        .map(|n| NetworkStatus {
+            name: n.multus.as_deref().unwrap_or("kube-ovn"),
+            interface: &n.pod_interface,
+            ips: n.ip.iter().map(String::as_str).collect(),
+            mac: &n.mac,
+            default: n.multus.is_none(),
+            dns: Map::new(),
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(b"    "));
+    // Serialising plain strings and vectors into a Vec cannot fail.
+    let _ = serde::Serialize::serialize(&list, &mut ser);
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// The virt-launcher pod of a running VMI.
 pub fn launcher_pod(vm: &Vm, vmi_uid: &str, node: &str, ctx: &VmContext) -> Value {
-    let nets = net_plan(vm, &ctx.auto_ip);
+    let nets = &ctx.nets;
     let s = sizing(vm, ctx);
     let name = launcher_pod_name(vm);
     let image = format!("quay.io/kubevirt/virt-launcher:{}", ctx.cluster.kubevirt.version);
@@ -796,20 +829,8 @@ pub fn launcher_pod(vm: &Vm, vmi_uid: &str, node: &str, ctx: &VmContext) -> Valu
             .collect();
         annotations.insert("k8s.v1.cni.cncf.io/networks".into(), format!("[{}]", list.join(",")));
     }
-    let mut status_list = Vec::new();
-    for n in &nets {
-        let mut e = json!({"name": n.multus.clone().unwrap_or_else(|| "kube-ovn".into()), "interface": n.pod_interface,
-            "ips": n.ip.iter().collect::<Vec<_>>(), "mac": n.mac, "dns": {}});
-        if n.multus.is_none() {
-            e["default"] = json!(true);
-        }
-        status_list.push(e);
-    }
-    if !status_list.is_empty() {
-        annotations.insert(
-            "k8s.v1.cni.cncf.io/network-status".into(),
-            serde_json::to_string_pretty(&status_list).unwrap_or_default(),
-        );
+    if !nets.is_empty() {
+        annotations.insert("k8s.v1.cni.cncf.io/network-status".into(), network_status(nets));
     }
 
     let mut volumes: Vec<Value> =
@@ -915,7 +936,7 @@ pub fn launcher_pod(vm: &Vm, vmi_uid: &str, node: &str, ctx: &VmContext) -> Valu
         status["hostIP"] = json!(ip);
         status["hostIPs"] = json!([{"ip": ip}]);
     }
-    if let Some(ip) = pod_network_ip(vm, &ctx.auto_ip) {
+    if let Some(ip) = pod_network_ip(nets) {
         status["podIP"] = json!(ip);
         status["podIPs"] = json!([{"ip": ip}]);
     }

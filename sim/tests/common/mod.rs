@@ -90,9 +90,19 @@ pub fn add_vm(s: &Store, name: &str, node: &str) -> Value {
 pub fn haos(speed: f64, migrations: Value, behaviours: BehaviourMap) -> (Store, KubeVirtSim) {
     let s = cluster(speed, migrations);
     add_vm(&s, VM, "the-toy-factory");
+    start(&s, behaviours)
+}
+
+/// Starts KubeVirt and, as the sim server does, the generic kubelet/scheduler (which must leave launcher pods to
+/// KubeVirt).
+pub fn start(s: &Store, behaviours: BehaviourMap) -> (Store, KubeVirtSim) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    // The kubelet stops when the sender goes; it lives as long as the test.
+    std::mem::forget(tx);
+    vmmigrate_sim::api::kubelet::Kubelet::spawn(s.clone(), true, rx);
     let kv = KubeVirtSim::new(s.clone(), behaviours);
     kv.start();
-    (s, kv)
+    (s.clone(), kv)
 }
 
 /// What the API server does for a create: admission, then the store.
@@ -124,18 +134,24 @@ pub fn phase(obj: &Value) -> &str {
     obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or_default()
 }
 
-/// Polls `check` every simulated 100 ms until it yields, for at most `sim_secs` simulated seconds.
+/// A guard against hangs, not a timing assertion: `sim_secs` simulated seconds, but at least this much real time,
+/// so that a loaded machine cannot fail a test that would pass.
+const MIN_REAL_WAIT: Duration = Duration::from_secs(60);
+
+fn wait_budget(s: &Store, sim_secs: u64) -> Duration {
+    s.clock().to_real(Duration::from_secs(sim_secs)).max(MIN_REAL_WAIT)
+}
+
+/// Polls `check` every simulated 100 ms until it yields (for at most `sim_secs` simulated seconds, see
+/// [`MIN_REAL_WAIT`]).
 pub async fn wait_for<T>(s: &Store, sim_secs: u64, mut check: impl FnMut(&Store) -> Option<T>) -> T {
     let clock = s.clock().clone();
-    let start = clock.elapsed();
+    let deadline = tokio::time::Instant::now() + wait_budget(s, sim_secs);
     loop {
         if let Some(v) = check(s) {
             return v;
         }
-        assert!(
-            clock.elapsed() - start < Duration::from_secs(sim_secs),
-            "condition not met within {sim_secs} simulated s"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within {sim_secs} simulated s");
         clock.sleep(Duration::from_millis(100)).await;
     }
 }
@@ -153,9 +169,7 @@ pub async fn history(
     sim_secs: u64,
 ) -> Vec<(EventType, Value)> {
     let mut out = Vec::new();
-    let clock = s.clock().clone();
-    let limit = clock.to_real(Duration::from_secs(sim_secs));
-    let deadline = tokio::time::Instant::now() + limit;
+    let deadline = tokio::time::Instant::now() + wait_budget(s, sim_secs);
     loop {
         let ev = match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Ok(ev)) => ev,
@@ -187,4 +201,9 @@ pub fn events_for(s: &Store, uid: &str) -> Vec<(String, String, String)> {
             (f("type"), f("reason"), f("message"))
         })
         .collect()
+}
+
+/// Waits for an Event about `uid` with `reason` and returns (type, message).
+pub async fn wait_event(s: &Store, uid: &str, reason: &str) -> (String, String) {
+    wait_for(s, 60, |s| events_for(s, uid).into_iter().find(|(_, r, _)| r == reason).map(|(t, _, m)| (t, m))).await
 }
