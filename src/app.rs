@@ -31,7 +31,14 @@ pub fn run(cli: Cli, term: Term) -> anyhow::Result<Outcome> {
 ///
 /// Until a module is integrated its command reports that it is not available in this build (exit 1).
 /// (The parameters are unused until then; the integrated commands take the cluster, their args and the terminal.)
-async fn run_cluster_command(_cluster: &Cluster, cli: &Cli, _term: &Term) -> anyhow::Result<Outcome> {
+async fn run_cluster_command(cluster: &Cluster, cli: &Cli, term: &Term) -> anyhow::Result<Outcome> {
+    // `run` does not yet run `check` first: the lead wires that (unless --skip-check).
+    match &cli.command {
+        Command::Run(args) => return crate::migrate::run_command(cluster, args, term).await,
+        Command::Cancel(args) => return crate::migrate::cancel_command(cluster, args, term).await,
+        Command::Status(args) => return crate::migrate::status_command(cluster, args, term).await,
+        _ => {}
+    }
     let name = match &cli.command {
         Command::Check(_) => "check",
         Command::Run(_) => "run",

@@ -451,13 +451,13 @@ async fn cancel_deletes_the_migration_in_flight_and_waits() {
     });
     let _v = fake.watch(true, vec![]);
     let mut ui = RecordingSink::default();
-    let report = migrate::cancel(&fake.client(), NS, VM, &mut ui).await.expect("cancel ok");
+    let report = migrate::cancel(&fake.client(), NS, VM, None, &mut ui).await.expect("cancel ok");
     assert_eq!(report.exit_code(), 0, "{:?}", report.outcome);
     assert_eq!(report.result.aborted_by.as_deref(), Some("cancel"));
     assert_eq!(fake.count("DELETE"), 1);
 
     let empty = seeded();
-    let err = migrate::cancel(&empty.client(), NS, VM, &mut ui).await.expect_err("nothing in flight");
+    let err = migrate::cancel(&empty.client(), NS, VM, None, &mut ui).await.expect_err("nothing in flight");
     assert_eq!(err.to_string(), "found no migration in flight for VM tenant-root/vm-instance-haos");
     assert_eq!(err.exit_code(), 1);
 }

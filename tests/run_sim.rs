@@ -1,7 +1,9 @@
 //! `run` and `cancel` against vmmigrate-sim (real HTTP API server, KubeVirt controller, launcher logs and
 //! faults), in process. Simulated time runs faster than real time; no test asserts on wall-clock time.
 //!
-//! The binary's CLI is wired by the lead; these tests call the library entry points the CLI calls.
+//! These call the library entry points the CLI calls; `run_cli.rs` goes through the binary.
+
+mod simcluster;
 
 use std::time::Duration;
 
@@ -9,76 +11,10 @@ use kubectl_vmmigrate::migrate::{
     self, LineSink, Outcome, RecordingSink, RunRequest, state::UiMessage, stuck::StuckThresholds,
 };
 use serde_json::{Value, json};
-use vmmigrate_sim::api::Store;
+use simcluster::{Cluster, slow_link};
 use vmmigrate_sim::api::faults::Faults;
 use vmmigrate_sim::api::resources::{KUBEVIRTS, VMIMS};
-use vmmigrate_sim::clock::SimClock;
-use vmmigrate_sim::kubevirt::behaviour::MemoryModel;
-use vmmigrate_sim::kubevirt::{BehaviourMap, KubeVirtSim, MigrationBehaviour};
-use vmmigrate_sim::scenario::Scenario;
-use vmmigrate_sim::{Sim, SimHandle, SimOptions};
-
-struct Cluster {
-    sim: SimHandle,
-    store: Store,
-    _kubevirt: tokio::task::JoinHandle<()>,
-}
-
-impl Cluster {
-    async fn start(scenario: &str, speed: f64, faults: Option<Faults>) -> Self {
-        Self::start_with(scenario, speed, faults, None).await
-    }
-
-    /// With every VM's migration behaviour replaced by `behaviour`, when given.
-    async fn start_with(
-        scenario: &str,
-        speed: f64,
-        faults: Option<Faults>,
-        behaviour: Option<MigrationBehaviour>,
-    ) -> Self {
-        let store = Store::new(SimClock::new(speed));
-        let applied = Scenario::builtin(scenario).unwrap().apply(&store).unwrap();
-        let behaviours = match behaviour {
-            Some(b) => BehaviourMap { default: b, per_vm: Default::default() },
-            None => BehaviourMap { default: applied.behaviours.default, per_vm: applied.behaviours.per_vm },
-        };
-        let kv = KubeVirtSim::new(store.clone(), behaviours);
-        let task = kv.start();
-        // KubeVirt's controller models the launcher pods itself; the generic kubelet would race it for the target
-        // pod (it binds a fresh, status-less pod), so it is off here.
-        let opts = SimOptions {
-            admission: kv.admission(),
-            faults: faults.unwrap_or(applied.faults),
-            pod_lifecycle: false,
-            ..SimOptions::new(store.clone())
-        };
-        let sim = Sim::start(opts).await.unwrap();
-        Cluster { sim, store, _kubevirt: task }
-    }
-
-    /// A client like the plugin's, with kube's own 429/503 retry layer off so that ours is exercised.
-    fn client(&self) -> kube::Client {
-        let mut cfg = kube::Config::new(self.sim.url().parse().unwrap());
-        cfg.default_retry = false;
-        kube::Client::try_from(cfg).unwrap()
-    }
-
-    fn vmims(&self, ns: &str) -> Vec<Value> {
-        self.store.list(&VMIMS, Some(ns)).0
-    }
-
-    fn requests(&self) -> usize {
-        self.sim.audit_log().count()
-    }
-
-    fn posts(&self) -> usize {
-        self.sim
-            .audit()
-            .iter()
-            .filter(|r| r.method == "POST" && r.path.ends_with("/virtualmachineinstancemigrations"))
-            .count()
-    }
-}
+use vmmigrate_sim::kubevirt::MigrationBehaviour;
 
 async fn run(
     c: &Cluster,
@@ -281,12 +217,12 @@ async fn cancel_aborts_a_migration_started_elsewhere() {
         c.store.clock().sleep(Duration::from_millis(200)).await;
     }
     let mut ui = RecordingSink::default();
-    let cancelled = migrate::cancel(&c.client(), "faults", "slow", &mut ui).await.expect("cancel ok");
+    let cancelled = migrate::cancel(&c.client(), "faults", "slow", None, &mut ui).await.expect("cancel ok");
     assert_eq!(cancelled.exit_code(), 0, "{:?}", cancelled.outcome);
     assert_eq!(cancelled.result.abort_status.as_deref(), Some("Succeeded"), "{:?}", cancelled.result);
     let run = runner.await.unwrap().expect("run ok");
     assert_eq!(run.exit_code(), 5, "the run sees an abort by someone else: {:?}", run.outcome);
-    let err = migrate::cancel(&c.client(), "faults", "slow", &mut ui).await.expect_err("nothing left");
+    let err = migrate::cancel(&c.client(), "faults", "slow", None, &mut ui).await.expect_err("nothing left");
     assert_eq!(err.exit_code(), 1);
 }
 
@@ -470,14 +406,6 @@ async fn forbidden_list_is_an_error_in_words_and_creates_nothing() {
     assert_eq!(c.posts(), 0);
     let doc = serde_json::to_value(migrate::ErrorDocument::from(&err)).unwrap();
     assert_eq!(doc["exitCode"], 1);
-}
-
-/// 1 GiB of used memory at 20 MiB/s: about a minute of simulated Running.
-fn slow_link() -> MigrationBehaviour {
-    MigrationBehaviour {
-        memory: MemoryModel { bandwidth_mib_s: 20.0, dirty_rate_mib_s: 1.0, used_fraction: 0.25, max_downtime_ms: 300 },
-        ..Default::default()
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@
 //! (the kube calls) and [`run`] (the event loop and the three entry points).
 
 pub(crate) mod cluster;
+pub mod command;
 pub mod error;
 pub mod progress;
 pub mod run;
@@ -14,6 +15,7 @@ pub mod stuck;
 pub mod ui;
 
 pub use cluster::supports_added_node_selector;
+pub use command::{cancel_command, run_command, status_command};
 pub use error::MigrateError;
 pub use run::{Command, ErrorDocument, Interrupts, RunReport, RunRequest, cancel, run, run_with_interrupts, status};
 pub use state::{MigrationResult, Outcome};

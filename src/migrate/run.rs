@@ -44,8 +44,8 @@ pub struct RunRequest {
     pub abort_grace: Option<Duration>,
 }
 
-/// How long `run --timeout` and `cancel` wait for KubeVirt to report an abort's outcome before giving up (exit 6,
-/// resp. 1, with how to keep following). Ctrl-C waits until a second Ctrl-C.
+/// How long `run --timeout` waits for KubeVirt to report the abort's outcome before giving up (exit 6 with how to
+/// keep following). Ctrl-C waits until a second Ctrl-C; `cancel` as long as `cancel --timeout` says.
 pub const ABORT_GRACE: Duration = Duration::from_secs(60);
 
 /// Which command produced a report (exit codes differ for `cancel`).
@@ -223,7 +223,7 @@ pub async fn run_with_interrupts(
     }
     let opts = LoopOptions {
         deadline: req.timeout.map(|t| start + t),
-        abort_grace: req.abort_grace.unwrap_or(ABORT_GRACE),
+        abort_grace: Some(req.abort_grace.unwrap_or(ABORT_GRACE)),
         abort_on_timeout: req.abort_on_timeout,
         interrupt_aborts: true,
     };
@@ -232,11 +232,13 @@ pub async fn run_with_interrupts(
 }
 
 /// `kubectl vmmigrate cancel VM`: deletes the VM's migration in flight (started by anyone) and waits for the
-/// abort's outcome. Ctrl-C leaves at once (the abort is already requested).
+/// abort's outcome, without limit or at most `wait` (`cancel --timeout`). Ctrl-C leaves at once (the abort is
+/// already requested).
 pub async fn cancel(
     client: &kube::Client,
     namespace: &str,
     vm: &str,
+    wait: Option<Duration>,
     ui: &mut dyn ProgressSink,
 ) -> Result<RunReport, MigrateError> {
     let mut interrupts = Interrupts::ctrl_c();
@@ -254,8 +256,7 @@ pub async fn cancel(
     let mut ctx = Loop::new(client, namespace, vm, ui, since);
     ctx.apply(&follower, step);
     ctx.abort(&mut follower, start, AbortCause::Cancel).await?;
-    let opts =
-        LoopOptions { deadline: None, abort_grace: ABORT_GRACE, abort_on_timeout: false, interrupt_aborts: false };
+    let opts = LoopOptions { deadline: None, abort_grace: wait, abort_on_timeout: false, interrupt_aborts: false };
     ctx.follow(&mut follower, &mut watches, &mut interrupts, start, opts).await?;
     Ok(ctx.report(Command::Cancel, &follower))
 }
@@ -382,8 +383,8 @@ async fn initial_state(
 
 struct LoopOptions {
     deadline: Option<Instant>,
-    /// How long to wait for the outcome of an abort by timeout or cancel.
-    abort_grace: Duration,
+    /// How long to wait for the outcome of an abort by timeout or cancel (`None`: no limit).
+    abort_grace: Option<Duration>,
     abort_on_timeout: bool,
     /// `run`: the first Ctrl-C aborts, the second leaves. `cancel`: Ctrl-C leaves.
     interrupt_aborts: bool,
@@ -460,7 +461,7 @@ impl<'a> Loop<'a> {
         let mut deadline_passed = false;
         let far = start + Duration::from_secs(100 * 365 * 24 * 3600);
         // `cancel` has already asked for the abort when it gets here.
-        let grace_from_now = || Some(Instant::now() + opts.abort_grace);
+        let grace_from_now = || opts.abort_grace.map(|g| Instant::now() + g);
         let mut abort_deadline =
             if follower.abort_cause() == Some(AbortCause::Cancel) { grace_from_now() } else { None };
         while follower.outcome().is_none() {
