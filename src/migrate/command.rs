@@ -13,8 +13,13 @@ use super::error::MigrateError;
 use super::run::{ErrorDocument, RunReport, RunRequest};
 use super::ui::{LineSink, ProgressSink, ResultFormat, TtySink};
 
-/// `kubectl vmmigrate run VM`.
+/// `kubectl vmmigrate run VM`. Flags of features integrated elsewhere (probe, reports, metrics, round trips) are
+/// refused here rather than silently ignored.
 pub async fn run_command(cluster: &Cluster, args: &RunArgs, term: &Term) -> anyhow::Result<exit::Outcome> {
+    let unsupported = unsupported_flags(args);
+    if !unsupported.is_empty() {
+        anyhow::bail!("{} not available in this build of 'run'", unsupported.join(", "));
+    }
     let req = RunRequest {
         vm: args.vm.clone(),
         target_node: args.target_node.clone(),
@@ -27,7 +32,37 @@ pub async fn run_command(cluster: &Cluster, args: &RunArgs, term: &Term) -> anyh
     };
     let mut ui = sink(term);
     let report = super::run::run(&cluster.client, &cluster.namespace, &req, ui.as_mut()).await;
-    finish(report, term)
+    let over = |r: &RunReport| match (args.max_duration, r.result.duration_seconds) {
+        (Some(max), Some(took)) if r.exit_code() == 0 && took > 0 && took as u64 > max.as_secs() => {
+            Some(format!("the migration took {took} s, more than --max-duration {} s", max.as_secs()))
+        }
+        _ => None,
+    };
+    let exceeded = report.as_ref().ok().and_then(over);
+    let outcome = finish(report, term)?;
+    match exceeded {
+        Some(why) => {
+            let _ = writeln!(std::io::stderr(), "error: {why}");
+            Ok(exit::Outcome::ThresholdExceeded)
+        }
+        None => Ok(outcome),
+    }
+}
+
+/// The `run` flags this module does not implement.
+fn unsupported_flags(args: &RunArgs) -> Vec<&'static str> {
+    [
+        ("--probe", args.probe),
+        ("--report", !args.report.is_empty()),
+        ("--max-downtime", args.max_downtime.is_some()),
+        ("--round-trip", args.round_trip),
+        ("--repeat", args.repeat > 1),
+        ("--metrics-file", args.metrics_file.is_some()),
+        ("--pushgateway", args.pushgateway.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, set)| set.then_some(flag))
+    .collect()
 }
 
 /// `kubectl vmmigrate cancel VM`.
@@ -97,6 +132,13 @@ fn outcome(code: i32) -> Option<exit::Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_of_other_features_are_named() {
+        let args = RunArgs { vm: "vm".into(), probe: true, repeat: 2, ..Default::default() };
+        assert_eq!(unsupported_flags(&args), ["--probe", "--repeat"]);
+        assert!(unsupported_flags(&RunArgs { vm: "vm".into(), repeat: 1, ..Default::default() }).is_empty());
+    }
 
     #[test]
     fn every_documented_code_maps_to_the_same_exit_code() {
