@@ -469,3 +469,26 @@ async fn a_503_with_retry_after_is_retried_and_one_migration_is_created() {
             .any(|m| matches!(m, UiMessage::Note(n) if n.contains("503") && n.contains("retrying in 1000 ms")))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_watch_names_any_migration_left_running() {
+    use vmmigrate_sim::api::faults::Denial;
+    let deny = Denial {
+        verb: "watch".into(),
+        resource: "virtualmachineinstancemigrations".into(),
+        group: None,
+        namespace: None,
+    };
+    let c = Cluster::start("haos", 20.0, Some(Faults { deny: vec![deny], ..Faults::default() })).await;
+    let (r, _) = run(&c, "tenant-root", req("vm-instance-haos")).await;
+    let err = r.expect_err("forbidden watch");
+    assert_eq!(err.exit_code(), 1);
+    let text = err.to_string();
+    assert!(text.contains("cannot watch") && text.contains("403"), "{text}");
+    // The watch may fail before the create (nothing created) or after it: then the migration is named.
+    for m in c.vmims("tenant-root") {
+        let hint =
+            format!("goes on without this command: kubectl get vmim {} -n tenant-root -w", m["metadata"]["name"]);
+        assert!(text.contains(&hint.replace('"', "")), "{text}");
+    }
+}

@@ -107,6 +107,9 @@ fn watch_error(e: watcher::Error) -> Update {
         watcher::Error::InitialListFailed(kube::Error::Api(s)) if matches!(s.code, 401 | 403 | 404) => {
             Update::Fatal(format!("cannot list: {} ({})", s.message, s.code))
         }
+        watcher::Error::WatchStartFailed(kube::Error::Api(s)) if matches!(s.code, 401 | 403 | 404) => {
+            Update::Fatal(format!("cannot watch: {} ({})", s.message, s.code))
+        }
         _ => Update::Recovering(e.to_string()),
     }
 }

@@ -497,7 +497,7 @@ impl<'a> Loop<'a> {
                             self.feed(follower, start, event);
                         }
                     }
-                    None => return Err(MigrateError::Watch("the watch ended".into())),
+                    None => return Err(MigrateError::Watch(self.still_running(follower, "the watch ended"))),
                 },
                 Some(side) = self.rx.recv() => {
                     let event = match side {
@@ -524,6 +524,17 @@ impl<'a> Loop<'a> {
         Ok(())
     }
 
+    /// A watch failure after the VMIM exists: the migration goes on without us; say how to follow it.
+    fn still_running(&self, follower: &Follower, why: &str) -> String {
+        match follower.name() {
+            Some(name) => format!(
+                "{why}; migration {name} goes on without this command: kubectl get vmim {name} -n {} -w",
+                self.namespace
+            ),
+            None => why.to_string(),
+        }
+    }
+
     /// Turns a watch update into a follower event.
     fn translate(&mut self, follower: &Follower, u: Update) -> Result<Option<Event>, MigrateError> {
         Ok(match u {
@@ -542,7 +553,7 @@ impl<'a> Loop<'a> {
                 tracing::debug!("watch recovering: {e}");
                 None
             }
-            Update::Fatal(e) => return Err(MigrateError::Watch(e)),
+            Update::Fatal(e) => return Err(MigrateError::Watch(self.still_running(follower, &e))),
         })
     }
 

@@ -691,17 +691,20 @@ impl Follower {
             }
             _ => {}
         }
-        if self.deleted || self.vmi_gone {
+        if self.vmi_gone {
+            // KubeVirt fails or deletes the VMIM of a VMI that is gone: wait for that, then say what happened.
+            if !self.deleted {
+                return None;
+            }
+            let reason = "the VMI was deleted during the migration".to_string();
+            return Some(ours(abort_status).unwrap_or(Outcome::Failed { reason }));
+        }
+        if self.deleted {
             // Deleted before it was final: the VMI's state for this uid tells the end, if the handoff happened.
             match &self.state {
-                Some(s) if !s.completed && !self.vmi_gone => return None,
-                Some(s) if s.completed && !s.failed => {
-                    return Some(ours(abort_status).unwrap_or(Outcome::Succeeded));
-                }
+                Some(s) if !s.completed => return None,
+                Some(s) if !s.failed => return Some(ours(abort_status).unwrap_or(Outcome::Succeeded)),
                 _ => {}
-            }
-            if self.vmi_gone && self.state.is_none() && !self.deleted {
-                return Some(Outcome::Failed { reason: "the VMI was deleted during the migration".into() });
             }
             return Some(
                 ours(abort_status.clone()).unwrap_or(Outcome::Aborted { by: AbortedBy::SomeoneElse, abort_status }),
@@ -1189,6 +1192,18 @@ mod tests {
         let s = f.handle(t(1), Event::LogUnavailable("pods/log is forbidden".into()));
         assert!(matches!(&s.messages[0], UiMessage::Note(n) if n.contains("pods/log is forbidden")));
         assert_eq!(f.result().progress_unavailable.as_deref(), Some("pods/log is forbidden"));
+    }
+
+    #[test]
+    fn a_vmi_deleted_mid_migration_waits_for_kubevirt_then_fails() {
+        let mut f = follower();
+        f.adopt(t(0), *vmim("vmim-running.json"), false);
+        f.handle(t(1), Event::Vmi(vmi("vmi-migrating.json")));
+        let s = f.handle(t(2), Event::VmiGone);
+        assert!(matches!(&s.messages[..], [UiMessage::Warning(w)] if w.contains("was deleted")), "{:?}", s.messages);
+        assert_eq!(f.outcome(), None, "KubeVirt has not reacted yet");
+        f.handle(t(3), Event::VmimGone);
+        assert_eq!(f.outcome(), Some(Outcome::Failed { reason: "the VMI was deleted during the migration".into() }));
     }
 
     #[test]
