@@ -65,7 +65,9 @@ async fn wait(child: Child) -> Output {
 }
 
 fn sigint(child: &Child) {
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    // The shell's builtin kill: present wherever sh is (procps' kill may not be); the pid goes as an argument.
+    let pid = child.id().to_string();
+    let status = std::process::Command::new("sh").args(["-c", "kill -INT \"$1\"", "sh", &pid]).status().unwrap();
     assert!(status.success());
 }
 
