@@ -194,11 +194,7 @@ impl ClusterSim {
             })
         })?;
         let applied = scenario.apply(&store)?;
-        let behaviours = kubevirt::BehaviourMap {
-            default: applied.behaviours.default.clone(),
-            per_vm: applied.behaviours.per_vm.clone(),
-        };
-        let kubevirt = kubevirt::KubeVirtSim::new(store.clone(), behaviours);
+        let kubevirt = kubevirt::KubeVirtSim::new(store.clone(), applied.behaviours.clone());
         let controllers = kubevirt.start();
         let sim = Sim::start(SimOptions {
             admission: kubevirt.admission(),
