@@ -266,6 +266,10 @@ pub struct Follower {
     progress: ProgressTracker,
     progress_unavailable: Option<String>,
     asked: HashSet<(String, FactsQuery)>,
+    /// The phase and the follower time of the last stuck-detection query.
+    stuck_asked: Option<(MigrationPhase, Duration)>,
+    /// The last stuck explanation said (phase and the reason without its "Phase for N s" prefix).
+    stuck_said: Option<(MigrationPhase, String)>,
     failure_events: Option<Vec<String>>,
     said: HashSet<String>,
     running_said: HashSet<RunningWarningKind>,
@@ -305,6 +309,8 @@ impl Follower {
             progress: ProgressTracker::default(),
             progress_unavailable: None,
             asked: HashSet::new(),
+            stuck_asked: None,
+            stuck_said: None,
             failure_events: None,
             said: HashSet::new(),
             running_said: HashSet::new(),
@@ -494,10 +500,10 @@ impl Follower {
         let in_phase = self.now.saturating_sub(self.phase_seen_at);
         match facts {
             Facts::MigrationSlots(s) if !self.vmim_final() => {
-                step.messages.push(UiMessage::Stuck(stuck::explain_pending(in_phase, &s)));
+                self.say_stuck(phase, stuck::explain_pending(in_phase, &s), step);
             }
             Facts::TargetPod(p) if !self.vmim_final() => {
-                step.messages.push(UiMessage::Stuck(stuck::explain_target_pod(phase, in_phase, p.as_ref())));
+                self.say_stuck(phase, stuck::explain_target_pod(phase, in_phase, p.as_ref()), step);
             }
             Facts::FailureEvents(events) => self.failure_events = Some(events),
             Facts::Unreadable(FactsQuery::FailureEvents, why) => {
@@ -505,12 +511,19 @@ impl Follower {
                 self.warnings.push(format!("could not read the VMIM's events: {why}"));
             }
             Facts::Unreadable(q, why) if !self.vmim_final() => {
-                step.messages.push(UiMessage::Stuck(format!(
-                    "{phase} for {} s; could not read why ({q:?}): {why}",
-                    in_phase.as_secs()
-                )));
+                let text = format!("{phase} for {} s: could not read why ({q:?}): {why}", in_phase.as_secs());
+                self.say_stuck(phase, text, step);
             }
             _ => {}
+        }
+    }
+
+    /// Says a stuck explanation unless the same reason was already said in this phase.
+    fn say_stuck(&mut self, phase: MigrationPhase, text: String, step: &mut Step) {
+        let reason = text.split_once(": ").map_or(text.as_str(), |(_, r)| r).to_string();
+        if self.stuck_said.as_ref() != Some(&(phase, reason.clone())) {
+            self.stuck_said = Some((phase, reason));
+            step.messages.push(UiMessage::Stuck(text));
         }
     }
 
@@ -520,10 +533,15 @@ impl Follower {
         }
         let phase = self.phase().unwrap_or(MigrationPhase::Unset);
         let in_phase = self.now.saturating_sub(self.phase_seen_at);
-        if let Some(q) = stuck::overdue(phase, in_phase, &self.thresholds)
-            && self.ask(q)
-        {
-            step.queries.push(q);
+        if let Some((q, every)) = stuck::overdue(phase, in_phase, &self.thresholds) {
+            let due = match self.stuck_asked {
+                Some((p, at)) if p == phase => self.now.saturating_sub(at) >= every,
+                _ => true,
+            };
+            if due {
+                self.stuck_asked = Some((phase, self.now));
+                step.queries.push(q);
+            }
         }
         // Without progress samples, the time seen in Running still tells when the completion timeout nears.
         if phase == MigrationPhase::Running
@@ -1143,26 +1161,32 @@ mod tests {
     }
 
     #[test]
-    fn stuck_pending_asks_for_slots_once_and_explains() {
+    fn stuck_pending_asks_for_slots_and_explains_each_new_reason_once() {
         let mut f = follower();
         f.adopt(t(0), *vmim("vmim-pending.json"), false);
         assert!(f.handle(t(5), Event::Tick).queries.is_empty());
         assert_eq!(f.handle(t(11), Event::Tick).queries, [FactsQuery::MigrationSlots]);
-        assert!(f.handle(t(12), Event::Tick).queries.is_empty(), "asked once per phase");
+        assert!(f.handle(t(12), Event::Tick).queries.is_empty(), "not again before the threshold has passed again");
         let slots = stuck::MigrationSlots {
             per_cluster_limit: 1,
             in_flight_in_cluster: vec!["other/vmim-x".into()],
             per_node_limit: 2,
             ..Default::default()
         };
-        let s = f.handle(t(12), Event::Facts(Facts::MigrationSlots(slots)));
+        let s = f.handle(t(12), Event::Facts(Facts::MigrationSlots(slots.clone())));
         assert!(
             matches!(&s.messages[0], UiMessage::Stuck(m) if m.contains("other/vmim-x") && m.starts_with("Pending for 12 s"))
         );
+        // Asked again a threshold later; the same reason is not repeated, a new one is said.
+        assert_eq!(f.handle(t(21), Event::Tick).queries, [FactsQuery::MigrationSlots]);
+        assert!(f.handle(t(21), Event::Facts(Facts::MigrationSlots(slots.clone()))).messages.is_empty());
+        let freed = stuck::MigrationSlots { in_flight_in_cluster: vec![], ..slots };
+        let s = f.handle(t(22), Event::Facts(Facts::MigrationSlots(freed)));
+        assert!(matches!(&s.messages[..], [UiMessage::Stuck(m)] if m.contains("no migration limit is full")));
         // The next phase starts a new clock.
-        f.handle(t(13), Event::Vmim(vmim("vmim-scheduling.json")));
-        assert!(f.handle(t(30), Event::Tick).queries.is_empty());
-        assert_eq!(f.handle(t(34), Event::Tick).queries, [FactsQuery::TargetPod]);
+        f.handle(t(23), Event::Vmim(vmim("vmim-scheduling.json")));
+        assert!(f.handle(t(40), Event::Tick).queries.is_empty());
+        assert_eq!(f.handle(t(44), Event::Tick).queries, [FactsQuery::TargetPod]);
     }
 
     #[test]

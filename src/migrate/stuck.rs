@@ -92,18 +92,19 @@ pub struct TargetPodFacts {
     pub waiting: Option<String>,
 }
 
-/// Which facts explain an overdue phase, if the phase is overdue.
-pub fn overdue(phase: MigrationPhase, in_phase: Duration, th: &StuckThresholds) -> Option<FactsQuery> {
-    match phase {
-        MigrationPhase::Unset | MigrationPhase::Pending if in_phase >= th.pending => Some(FactsQuery::MigrationSlots),
-        MigrationPhase::Scheduling if in_phase >= th.scheduling => Some(FactsQuery::TargetPod),
-        MigrationPhase::Scheduled | MigrationPhase::PreparingTarget | MigrationPhase::TargetReady
-            if in_phase >= th.handoff =>
-        {
-            Some(FactsQuery::TargetPod)
+/// Which facts explain an overdue phase, if the phase is overdue, and the phase's threshold (the facts are read
+/// again every threshold, at most once a second, while the phase lasts: the reason can change, e.g. a target pod
+/// Pending becomes Unschedulable).
+pub fn overdue(phase: MigrationPhase, in_phase: Duration, th: &StuckThresholds) -> Option<(FactsQuery, Duration)> {
+    let (query, threshold) = match phase {
+        MigrationPhase::Unset | MigrationPhase::Pending => (FactsQuery::MigrationSlots, th.pending),
+        MigrationPhase::Scheduling => (FactsQuery::TargetPod, th.scheduling),
+        MigrationPhase::Scheduled | MigrationPhase::PreparingTarget | MigrationPhase::TargetReady => {
+            (FactsQuery::TargetPod, th.handoff)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    (in_phase >= threshold).then_some((query, threshold.max(Duration::from_secs(1))))
 }
 
 /// Why a VMIM is still Pending.
@@ -312,9 +313,15 @@ mod tests {
     fn overdue_rules() {
         let th = StuckThresholds::default();
         assert_eq!(overdue(MigrationPhase::Pending, Duration::from_secs(9), &th), None);
-        assert_eq!(overdue(MigrationPhase::Pending, Duration::from_secs(10), &th), Some(FactsQuery::MigrationSlots));
-        assert_eq!(overdue(MigrationPhase::Scheduling, Duration::from_secs(25), &th), Some(FactsQuery::TargetPod));
-        assert_eq!(overdue(MigrationPhase::TargetReady, Duration::from_secs(31), &th), Some(FactsQuery::TargetPod));
+        let secs = Duration::from_secs;
+        assert_eq!(overdue(MigrationPhase::Pending, secs(10), &th), Some((FactsQuery::MigrationSlots, secs(10))));
+        assert_eq!(overdue(MigrationPhase::Scheduling, secs(25), &th), Some((FactsQuery::TargetPod, secs(20))));
+        assert_eq!(overdue(MigrationPhase::TargetReady, secs(31), &th), Some((FactsQuery::TargetPod, secs(30))));
+        let zero = StuckThresholds { pending: Duration::ZERO, ..th.clone() };
+        assert_eq!(
+            overdue(MigrationPhase::Pending, Duration::ZERO, &zero),
+            Some((FactsQuery::MigrationSlots, secs(1)))
+        );
         assert_eq!(overdue(MigrationPhase::Running, Duration::from_secs(3600), &th), None);
     }
 

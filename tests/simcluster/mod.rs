@@ -42,7 +42,7 @@ impl Cluster {
         let opts = SimOptions {
             admission: kv.admission(),
             faults: faults.unwrap_or(applied.faults),
-            pod_lifecycle: false,
+            pod_lifecycle: true,
             ..SimOptions::new(store.clone())
         };
         let sim = Sim::start(opts).await.unwrap();
