@@ -37,12 +37,10 @@ impl Cluster {
         };
         let kv = KubeVirtSim::new(store.clone(), behaviours);
         let task = kv.start();
-        // KubeVirt's controller models the launcher pods itself; the generic kubelet would race it for the target
-        // pod (it binds a fresh, status-less pod), so it is off here.
+        // As ClusterSim wires it, with the scenario's faults unless the test brings its own.
         let opts = SimOptions {
             admission: kv.admission(),
             faults: faults.unwrap_or(applied.faults),
-            pod_lifecycle: true,
             ..SimOptions::new(store.clone())
         };
         let sim = Sim::start(opts).await.unwrap();
