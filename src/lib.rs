@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod complete;
 pub mod duration;
 pub mod exit;
+pub mod kubectl_completion;
 pub mod kubevirt;
 pub mod migrate;
 pub mod probe;
