@@ -16,5 +16,6 @@ pub mod kubectl_completion;
 pub mod kubevirt;
 pub mod migrate;
 pub mod probe;
+pub mod rbac;
 pub mod report;
 pub mod term;
