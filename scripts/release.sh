@@ -73,10 +73,13 @@ case "$target" in
   *) cp completions/kubectl_complete-vmmigrate "$stage/"; chmod 0755 "$stage/kubectl_complete-vmmigrate"
      files="$exe kubectl_complete-vmmigrate LICENSE" ;;
 esac
-# Reproducible: fixed owner, order and mtime, no gzip timestamp.
-# shellcheck disable=SC2086 # $files is a list of plain names
-tar -C "$stage" --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - $files | gzip -n > "$out/$archive"
-(cd "$out" && sha256sum "$archive" > "$archive.sha256")
+# Reproducible with GNU tar: fixed owner, order and mtime; gzip without timestamp. (bsdtar on macOS: best effort.)
+reproducible=
+if tar --version 2> /dev/null | grep -q 'GNU tar'; then reproducible="--owner=0 --group=0 --numeric-owner --mtime=@0"; fi
+# shellcheck disable=SC2086 # $files and $reproducible are lists of plain words
+tar -C "$stage" $reproducible -cf - $files | gzip -n > "$out/$archive"
+if command -v sha256sum > /dev/null; then sha256="sha256sum"; else sha256="shasum -a 256"; fi
+(cd "$out" && $sha256 "$archive" > "$archive.sha256")
 size=$(wc -c < "$binary" | tr -d ' ')
 echo "binary: $binary ($built): $size bytes ($((size / 1024)) KiB)"
 echo "archive: $out/$archive ($(wc -c < "$out/$archive" | tr -d ' ') bytes) sha256 $(cut -d ' ' -f 1 "$out/$archive.sha256")"

@@ -180,8 +180,7 @@ pub enum Command {
         Example: kubectl-vmmigrate completion bash > /etc/bash_completion.d/kubectl-vmmigrate\n\n\
         `kubectl vmmigrate completion install-kubectl` writes the executable kubectl_complete-vmmigrate next to the \
         plugin (default: the directory of this executable; under krew, ${KREW_ROOT:-~/.krew}/bin), where kubectl \
-        1.26 and later finds it on PATH. It contains:\n\n\
-        #!/bin/sh\n\
+        1.26 and later finds it on PATH. It is a shell script that runs:\n\n\
         exec kubectl-vmmigrate __complete \"$@\"\n\n\
         It completes subcommands, flags, flag values, contexts from the kubeconfig, and namespaces and VM names \
         from the cluster.")]
