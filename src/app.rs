@@ -5,7 +5,7 @@
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command, OutputFormat, ResolveConfigArgs};
+use crate::cli::{Cli, Command, CompletionArgs, OutputFormat, ResolveConfigArgs};
 use crate::cluster::{self, Cluster};
 use crate::exit::Outcome;
 use crate::term::{self, Term};
@@ -13,12 +13,7 @@ use crate::term::{self, Term};
 /// Runs the command; the result maps to the exit code through [`crate::exit::exit_code`].
 pub fn run(cli: Cli, term: Term) -> anyhow::Result<Outcome> {
     match &cli.command {
-        Command::Completion(args) => {
-            let mut out = Vec::new();
-            crate::cli::write_completion(args.shell, &mut out);
-            term::write_stdout(&String::from_utf8_lossy(&out)).context("writing the completion script")?;
-            Ok(Outcome::Success)
-        }
+        Command::Completion(args) => completion(args),
         Command::ResolveConfig(args) => resolve_config(&cli, args, &term),
         _ => runtime()?.block_on(async {
             let cluster = Cluster::connect(&cli.global).await?;
@@ -39,6 +34,27 @@ async fn run_cluster_command(cluster: &Cluster, cli: &Cli, term: &Term) -> anyho
             anyhow::bail!("internal error: command dispatched to the cluster seam")
         }
     }
+}
+
+/// `completion SHELL`: print the script; `completion install-kubectl`: install kubectl's completion helper.
+fn completion(args: &CompletionArgs) -> anyhow::Result<Outcome> {
+    use crate::kubectl_completion::{self as helper, Installed};
+    if let Some(shell) = args.target.shell() {
+        let mut out = Vec::new();
+        crate::cli::write_completion(shell, &mut out);
+        term::write_stdout(&String::from_utf8_lossy(&out)).context("writing the completion script")?;
+        return Ok(Outcome::Success);
+    }
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => helper::default_dir_for_current_exe()?,
+    };
+    let line = match helper::install(&dir, args.force)? {
+        Installed::Written(path) => format!("installed {}\n", path.display()),
+        Installed::Unchanged(path) => format!("{} is already installed\n", path.display()),
+    };
+    term::write_stdout(&line).context("writing to stdout")?;
+    Ok(Outcome::Success)
 }
 
 /// `resolve-config`: what the kubeconfig resolves to (and, with `--ping`, the server version).
