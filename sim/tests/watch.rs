@@ -55,6 +55,11 @@ async fn too_old_version_is_a_410_error_event() {
     assert_eq!((e["object"]["code"].as_i64(), e["object"]["reason"].as_str()), (Some(410), Some("Expired")));
     assert!(e["object"]["message"].as_str().unwrap().starts_with("too old resource version"));
     assert_eq!(w.next().await, None, "the stream ends after the error");
+    // The relist's version can be watched (no relist loop).
+    let rv = get(u, CMS).await.json()["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let mut again = stream(u, &format!("{CMS}?watch=true&resourceVersion={rv}")).await;
+    cm(u, "b", "web").await;
+    assert_eq!(again.event().await["type"], "ADDED");
     let r = get(u, &format!("{CMS}?watch=true&resourceVersion=99999999")).await;
     assert_eq!((r.status, r.json()["reason"].as_str()), (504, Some("Timeout")));
     sim.shutdown().await;

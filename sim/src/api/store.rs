@@ -161,8 +161,10 @@ impl Store {
     pub fn expire_history(&self) {
         let mut st = self.lock();
         st.history.clear();
-        // Even the current resourceVersion: a client resuming from the last one it saw must relist.
-        st.compacted = st.rv + 1;
+        // Every version handed out so far becomes too old, the current one included: a client resuming from the
+        // last one it saw must relist. The counter moves on by one so that the relist's version can be watched.
+        st.rv += 1;
+        st.compacted = st.rv;
     }
 
     /// Live events from now on (for controllers).
@@ -688,7 +690,11 @@ mod tests {
         assert_eq!(backlog.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         let (all, _) = s.watch(&PODS, None, None).unwrap();
         assert_eq!(all.len(), 2);
+        let last = s.current_rv();
         s.expire_history();
         assert_eq!(s.watch(&PODS, Some("ns"), Some(rv0)).unwrap_err().code, 410);
+        assert_eq!(s.watch(&PODS, Some("ns"), Some(last)).unwrap_err().code, 410, "even the last version");
+        let (_, relist_rv) = s.list(&PODS, Some("ns"));
+        assert!(s.watch(&PODS, Some("ns"), Some(relist_rv)).is_ok(), "a relist's version can be watched");
     }
 }
