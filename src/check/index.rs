@@ -1,11 +1,13 @@
 //! Lookups over a [`ClusterSnapshot`], built once so that evaluating 10,000 VMs stays linear.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::nodes::NodeVerdict;
 use super::quantity;
 use super::snapshot::ClusterSnapshot;
 use crate::kubevirt::{
@@ -37,6 +39,8 @@ pub struct Index<'a> {
     /// Migrations in Scheduling..Running, cluster-wide and per source node.
     running_total: usize,
     running_by_node: HashMap<String, usize>,
+    /// Node verdicts by [`Requirements::cache_key`](super::nodes::Requirements::cache_key).
+    node_verdicts: RefCell<HashMap<String, Vec<NodeVerdict>>>,
 }
 
 /// Phases in which a migration counts against `parallelMigrationsPerCluster`.
@@ -116,6 +120,7 @@ impl<'a> Index<'a> {
             migrations,
             running_total,
             running_by_node,
+            node_verdicts: RefCell::default(),
         }
     }
 
@@ -170,6 +175,16 @@ impl<'a> Index<'a> {
     pub fn unavailable(&self, plural: &str) -> Option<&'a str> {
         self.snapshot.unavailable.get(plural).map(String::as_str)
     }
+    /// The node verdicts for requirements `key`, computed by `compute` the first time.
+    pub fn node_verdicts(&self, key: String, compute: impl FnOnce() -> Vec<NodeVerdict>) -> Vec<NodeVerdict> {
+        if let Some(v) = self.node_verdicts.borrow().get(&key) {
+            return v.clone();
+        }
+        let v = compute();
+        self.node_verdicts.borrow_mut().insert(key, v.clone());
+        v
+    }
+
     /// All nodes, in snapshot order.
     pub fn all_nodes(&self) -> &'a [Node] {
         &self.snapshot.nodes

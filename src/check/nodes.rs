@@ -45,6 +45,7 @@ pub struct NodeVerdict {
 }
 
 /// A group of node labels the target pod's nodeSelector requires, with how to describe a miss.
+#[derive(Debug)]
 struct LabelGroup {
     what: String,
     labels: BTreeMap<String, String>,
@@ -53,6 +54,7 @@ struct LabelGroup {
 }
 
 /// What the target pod of one VMI requires, computed once and applied to every node.
+#[derive(Debug)]
 pub struct Requirements<'a> {
     source_node: Option<&'a str>,
     /// Nodes already running a (non-final) virt-launcher pod of this VMI.
@@ -177,6 +179,11 @@ impl<'a> Requirements<'a> {
             tolerations: spec.tolerations.as_deref().unwrap_or_default(),
             memory_needed,
         }
+    }
+
+    /// Identifies the requirements: VMs with equal keys get equal verdicts (most VMs of a cluster share one).
+    pub fn cache_key(&self) -> String {
+        format!("{self:?}")
     }
 
     /// The verdict for one node.
@@ -341,7 +348,8 @@ pub fn evaluate(index: &Index<'_>, vmi: &VirtualMachineInstance) -> (Vec<NodeVer
         return (Vec::new(), Check::skip("nodes.target", format!("target nodes not evaluated: {why}")));
     }
     let req = Requirements::new(index, vmi);
-    let verdicts: Vec<NodeVerdict> = index.all_nodes().iter().map(|n| req.verdict(index, n)).collect();
+    let verdicts =
+        index.node_verdicts(req.cache_key(), || index.all_nodes().iter().map(|n| req.verdict(index, n)).collect());
     let eligible: Vec<&str> = verdicts.iter().filter(|v| v.eligible).map(|v| v.node.as_str()).collect();
     let check = if eligible.is_empty() {
         Check::fail(

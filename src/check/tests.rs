@@ -779,3 +779,20 @@ fn colour_only_when_asked() {
     assert!(coloured.contains("\x1b[31m✗\x1b[0m migratable.server"));
     assert!(coloured.contains("\x1b[31mNOT MIGRATABLE\x1b[0m"));
 }
+
+#[test]
+fn node_verdicts_are_shared_only_between_equal_requirements() {
+    let mut snap = haos();
+    let mut twin = snap.vmis[0].clone();
+    twin.metadata.name = Some("twin".into());
+    twin.metadata.uid = Some("twin-uid".into());
+    let mut elsewhere = twin.clone();
+    elsewhere.metadata.name = Some("elsewhere".into());
+    elsewhere.status.as_mut().unwrap().node_name = Some("the-dome".into());
+    snap.vmis.extend([twin, elsewhere]);
+    snap.targets.extend([(NS.into(), "twin".into()), (NS.into(), "elsewhere".into())]);
+    let r = evaluate_all(&snap, &EvalOptions::default());
+    assert_eq!(r.vms[0].nodes, r.vms[1].nodes);
+    let eligible: Vec<&str> = r.vms[2].nodes.iter().filter(|n| n.eligible).map(|n| n.node.as_str()).collect();
+    assert_eq!(eligible, ["the-toy-factory"], "a VM on the-dome can go to the other Skylake node");
+}
