@@ -3,7 +3,8 @@
 //!
 //! Pure core: [`progress`] (virt-launcher log parser), [`stuck`] (stuck-detection rules), [`state`] (the
 //! follower state machine and the result contract), [`ui`] (sinks and result rendering). Thin shell: `cluster`
-//! (the kube calls) and [`run`] (the event loop and the three entry points).
+//! (the kube calls), [`run`] (the event loop and the three entry points) and [`command`] (the CLI adapter).
+//! The result document and exit codes: `docs/run-result.md`.
 
 pub(crate) mod cluster;
 pub mod command;
