@@ -1,5 +1,6 @@
-//! `check --all -A` on 10,000 VMs: one paginated LIST per kind, at most 120 requests at a page size of 500, no
-//! request per VM. (Slow in debug builds: the sim serves each page by walking its whole store.)
+//! `check --all -A` on 2,000 VMs: one paginated LIST per kind at a page size of 500, no request per VM. The
+//! 10,000-VM figures (requests, wall time, peak memory) come from `benches/check_scale.sh`; in a debug build the
+//! sim serves a page of a 10,000-VM store slowly, so the test keeps the cluster small.
 
 use kube::Client;
 use kubectl_vmmigrate::check::{self, CheckRequest};
@@ -10,9 +11,9 @@ use vmmigrate_sim::scenario::{GenerateOptions, Scenario};
 use vmmigrate_sim::{Sim, SimOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_thousand_vms_within_120_requests() {
+async fn two_thousand_vms_one_paginated_list_per_kind() {
     let store = Store::new(SimClock::new(100.0));
-    Scenario::generate(GenerateOptions { vms: 10_000, namespaces: 20, nodes: 40, seed: 3, mix: false })
+    Scenario::generate(GenerateOptions { vms: 2_000, namespaces: 20, nodes: 40, seed: 3, mix: false })
         .apply(&store)
         .unwrap();
     handler::sync_all(&store);
@@ -21,8 +22,10 @@ async fn ten_thousand_vms_within_120_requests() {
     let req = CheckRequest { all: true, all_namespaces: true, ..Default::default() };
     let report = check::run(&client, "default", &req).await.unwrap();
     let audit = sim.audit();
-    assert_eq!(report.vms.len(), 10_000);
-    assert!(audit.len() <= 120, "{} requests", audit.len());
+    assert_eq!(report.vms.len(), 2_000);
+    // VMs, VMIs and launcher pods take 4 pages each at 2,000; every other kind one; plus a handful of
+    // discovery and access reviews. A request per VM would be thousands.
+    assert!(audit.len() <= 40, "{} requests", audit.len());
     let per_vm =
         audit.iter().filter(|r| r.path.contains("/virtualmachines/") || r.path.contains("/virtualmachineinstances/"));
     assert_eq!(per_vm.count(), 0, "no request per VM");

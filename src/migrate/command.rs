@@ -30,6 +30,11 @@ pub async fn run_command(cluster: &Cluster, args: &RunArgs, term: &Term) -> anyh
         skip_check: args.skip_check,
         ..Default::default()
     };
+    if !args.skip_check
+        && let Err(refused) = preflight(cluster, args).await?
+    {
+        return finish(Err(refused), term);
+    }
     let mut ui = sink(term);
     let report = super::run::run(&cluster.client, &cluster.namespace, &req, ui.as_mut()).await;
     let over = |r: &RunReport| match (args.max_duration, r.result.duration_seconds) {
@@ -47,6 +52,42 @@ pub async fn run_command(cluster: &Cluster, args: &RunArgs, term: &Term) -> anyh
         }
         None => Ok(outcome),
     }
+}
+
+/// `check` before `run`: the same engine as `kubectl vmmigrate check VM` (with its server-side dry-run). Every
+/// failing check is listed on stderr and the run is refused as not migratable (exit 3). With `--attach`, an
+/// in-flight migration is what the user wants to follow, so its check and the dry-run it fails are not blockers.
+/// The outer error is one that stops `run` before anything is created (VM not found, API errors: exit 1).
+async fn preflight(cluster: &Cluster, args: &RunArgs) -> anyhow::Result<Result<(), MigrateError>> {
+    use crate::check::{self, CheckRequest, Status};
+    let req = CheckRequest {
+        vms: vec![args.vm.clone()],
+        namespace: Some(cluster.namespace.clone()),
+        probe: args.probe,
+        server: Some(cluster.server.clone()),
+        ..Default::default()
+    };
+    let report = check::run(&cluster.client, &cluster.namespace, &req).await?;
+    let attaching = |id: &str| args.attach && matches!(id, "migration.inflight" | "admission.dryrun");
+    let failing: Vec<&check::Check> = report
+        .vms
+        .iter()
+        .flat_map(|vm| &vm.checks)
+        .filter(|c| c.status == Status::Fail && !attaching(c.id))
+        .collect();
+    if failing.is_empty() {
+        return Ok(Ok(()));
+    }
+    let mut err = std::io::stderr();
+    for c in &failing {
+        let fix = c.fix.as_deref().map(|f| format!(" (fix: {f})")).unwrap_or_default();
+        let _ = writeln!(err, "  {} {}: {}{fix}", Status::Fail.symbol(), c.id, c.reason);
+    }
+    let message = match failing.len() {
+        1 => format!("check {} failed", failing[0].id),
+        n => format!("{n} checks failed: {}", failing.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")),
+    };
+    Ok(Err(MigrateError::NotMigratable { namespace: cluster.namespace.clone(), vm: args.vm.clone(), message }))
 }
 
 /// The `run` flags this module does not implement.
