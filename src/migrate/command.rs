@@ -69,12 +69,8 @@ async fn preflight(cluster: &Cluster, args: &RunArgs) -> anyhow::Result<Result<(
     };
     let report = check::run(&cluster.client, &cluster.namespace, &req).await?;
     let attaching = |id: &str| args.attach && matches!(id, "migration.inflight" | "admission.dryrun");
-    let failing: Vec<&check::Check> = report
-        .vms
-        .iter()
-        .flat_map(|vm| &vm.checks)
-        .filter(|c| c.status == Status::Fail && !attaching(c.id))
-        .collect();
+    let failing: Vec<&check::Check> =
+        report.vms.iter().flat_map(|vm| &vm.checks).filter(|c| c.status == Status::Fail && !attaching(c.id)).collect();
     if failing.is_empty() {
         return Ok(Ok(()));
     }
