@@ -79,6 +79,22 @@ impl From<Outcome> for ExitCode {
     }
 }
 
+impl ExitCode {
+    /// The outcome a command that ran to its end reports with this code; `None` for the error codes (1, 2).
+    pub fn outcome(self) -> Option<Outcome> {
+        Some(match self {
+            ExitCode::Success => Outcome::Success,
+            ExitCode::NotMigratable => Outcome::NotMigratable,
+            ExitCode::MigrationFailed => Outcome::MigrationFailed,
+            ExitCode::MigrationAborted => Outcome::MigrationAborted,
+            ExitCode::TimedOut => Outcome::TimedOut,
+            ExitCode::ThresholdExceeded => Outcome::ThresholdExceeded,
+            ExitCode::Interrupted => Outcome::Interrupted,
+            ExitCode::Error | ExitCode::Usage => return None,
+        })
+    }
+}
+
 /// An error meaning "the user pressed Ctrl-C": maps to exit code 130 wherever it sits in an error chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("interrupted")]
@@ -177,6 +193,23 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_outcome_round_trips_through_its_exit_code() {
+        for o in [
+            Outcome::Success,
+            Outcome::NotMigratable,
+            Outcome::MigrationFailed,
+            Outcome::MigrationAborted,
+            Outcome::TimedOut,
+            Outcome::ThresholdExceeded,
+            Outcome::Interrupted,
+        ] {
+            assert_eq!(ExitCode::from(o).outcome(), Some(o));
+        }
+        assert_eq!(ExitCode::Error.outcome(), None);
+        assert_eq!(ExitCode::Usage.outcome(), None);
+    }
 
     #[test]
     fn outcomes_map_to_documented_codes() {

@@ -246,7 +246,7 @@ async fn dry_run_denial_is_verbatim() {
     let report = check::run(&fake.client(), "default", &named("vm-instance-haos")).await.unwrap();
     let dry = report.vms[0].checks.iter().find(|c| c.id == "admission.dryrun").unwrap();
     assert_eq!((dry.status, dry.reason.as_str()), (Status::Fail, message.as_str()));
-    assert_eq!(report.exit_code(false), check::EXIT_NOT_MIGRATABLE);
+    assert_eq!(report.exit_code(false), kubectl_vmmigrate::exit::ExitCode::NotMigratable);
 }
 
 #[tokio::test]
@@ -286,7 +286,7 @@ async fn kubevirt_not_installed_is_one_clear_error() {
     .await;
     assert!(matches!(err, CheckError::KubeVirtNotInstalled(_)));
     assert_eq!(err.to_string(), "KubeVirt is not installed: the API server does not serve kubevirt.io/v1 kubevirts");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.exit_code().code(), 1);
 }
 
 #[tokio::test]
@@ -310,7 +310,7 @@ async fn forbidden_list_names_verb_and_resource() {
     )
     .await;
     assert_eq!(err.to_string(), "forbidden: you cannot list virtualmachines");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.exit_code().code(), 1);
 }
 
 #[tokio::test]

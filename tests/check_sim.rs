@@ -160,7 +160,7 @@ async fn errors_are_one_clear_line() {
     let c = start(&Scenario::builtin("haos").unwrap(), deny).await;
     let err = c.check(all_namespaces()).await.unwrap_err();
     assert_eq!(err.to_string(), "forbidden: you cannot list virtualmachines");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.exit_code().code(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +184,7 @@ async fn denied_migrate_permission_names_the_clusterrole() {
     let dry = check(r, "admission.dryrun");
     assert_eq!(dry.status, Status::Fail);
     assert!(dry.reason.contains("forbidden"), "{dry:?}");
-    assert_eq!(report.exit_code(false), check::EXIT_NOT_MIGRATABLE);
+    assert_eq!(report.exit_code(false), kubectl_vmmigrate::exit::ExitCode::NotMigratable);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

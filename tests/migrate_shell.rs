@@ -279,7 +279,7 @@ async fn follows_a_successful_migration_with_progress_in_few_requests() {
     let (r, messages) = run(&fake, request(None)).await;
     let report = r.expect("run ok");
     assert_eq!(report.outcome, Some(Outcome::Succeeded));
-    assert_eq!(report.exit_code(), 0);
+    assert_eq!(report.exit_code().code(), 0);
     assert_eq!(
         phases(&messages),
         ["Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running", "Succeeded"]
@@ -365,7 +365,7 @@ async fn deleted_by_someone_else_exits_5() {
     let _v = fake.watch(true, vec![]);
     let (r, messages) = run(&fake, request(None)).await;
     let report = r.expect("run ok");
-    assert_eq!(report.exit_code(), 5, "{:?}", report.outcome);
+    assert_eq!(report.exit_code().code(), 5, "{:?}", report.outcome);
     assert_eq!(report.result.aborted_by.as_deref(), Some("someone-else"));
     assert!(messages.iter().any(|m| matches!(m, UiMessage::Warning(w) if w.contains("someone else"))));
     let parsed: Value = serde_json::from_str(&report.render(migrate::ResultFormat::Json).unwrap()).unwrap();
@@ -382,7 +382,7 @@ async fn failed_migration_exits_4_with_the_reason_verbatim() {
     let _v = fake.watch(true, vec![]);
     let (r, _) = run(&fake, request(None)).await;
     let report = r.expect("run ok");
-    assert_eq!(report.exit_code(), 4);
+    assert_eq!(report.exit_code().code(), 4);
     assert_eq!(
         report.result.failure_reason.as_deref(),
         Some("Live migration is not completed after 750 seconds and has been aborted")
@@ -404,7 +404,7 @@ async fn timeout_aborts_first_then_exits_6() {
     let (r, _) = run(&fake, request(Some(Duration::from_millis(300)))).await;
     let report = r.expect("run ok");
     assert_eq!(report.outcome, Some(Outcome::TimedOut { aborted: true, abort_status: Some("Succeeded".into()) }));
-    assert_eq!(report.exit_code(), 6);
+    assert_eq!(report.exit_code().code(), 6);
     assert_eq!(fake.count("DELETE"), 1);
 }
 
@@ -417,7 +417,7 @@ async fn in_flight_without_attach_exits_3_and_creates_nothing() {
     });
     let (r, _) = run(&fake, request(None)).await;
     let err = r.expect_err("in flight");
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.exit_code().code(), 3);
     assert!(err.to_string().contains("kubevirt-migrate-vm-8k4tn"), "{err}");
     assert_eq!(fake.count("POST"), 0);
 }
@@ -431,7 +431,7 @@ async fn not_migratable_admission_denial_exits_3() {
     });
     let (r, _) = run(&fake, request(None)).await;
     let err = r.expect_err("refused");
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.exit_code().code(), 3);
     assert!(err.to_string().contains("Cannot migrate VMI"), "{err}");
 }
 
@@ -452,14 +452,14 @@ async fn cancel_deletes_the_migration_in_flight_and_waits() {
     let _v = fake.watch(true, vec![]);
     let mut ui = RecordingSink::default();
     let report = migrate::cancel(&fake.client(), NS, VM, None, &mut ui).await.expect("cancel ok");
-    assert_eq!(report.exit_code(), 0, "{:?}", report.outcome);
+    assert_eq!(report.exit_code().code(), 0, "{:?}", report.outcome);
     assert_eq!(report.result.aborted_by.as_deref(), Some("cancel"));
     assert_eq!(fake.count("DELETE"), 1);
 
     let empty = seeded();
     let err = migrate::cancel(&empty.client(), NS, VM, None, &mut ui).await.expect_err("nothing in flight");
     assert_eq!(err.to_string(), "found no migration in flight for VM tenant-root/vm-instance-haos");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.exit_code().code(), 1);
 }
 
 #[tokio::test]
@@ -476,7 +476,7 @@ async fn status_shows_the_latest_migration() {
     let report = migrate::status(&fake.client(), NS, VM).await.expect("status ok");
     assert_eq!(report.result.migration.as_deref(), Some("kubevirt-migrate-vm-8k4tn"));
     assert_eq!(report.result.outcome, "Succeeded");
-    assert_eq!(report.exit_code(), 0);
+    assert_eq!(report.exit_code().code(), 0);
     assert_eq!(fake.requests().len(), 2);
 }
 
@@ -569,7 +569,7 @@ async fn unschedulable_target_pod_is_explained_with_the_schedulers_words() {
         "message": "0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector."}]});
     fake.with(|s| s.pods = vec![pod]);
     let (r, messages) = run_stuck(&fake, "vmim-scheduling.json").await;
-    assert_eq!(r.expect("run ok").exit_code(), 0);
+    assert_eq!(r.expect("run ok").exit_code().code(), 0);
     let stuck = stuck_messages(&messages);
     assert_eq!(stuck.len(), 1, "{stuck:?}");
     assert!(stuck[0].contains("cannot be scheduled: 0/4 nodes are available"), "{}", stuck[0]);
@@ -585,7 +585,7 @@ async fn timeout_without_abort_leaves_the_migration_running() {
     let (r, _) = run(&fake, req).await;
     let report = r.expect("run ok");
     assert_eq!(report.outcome, Some(Outcome::TimedOut { aborted: false, abort_status: None }));
-    assert_eq!(report.exit_code(), 6);
+    assert_eq!(report.exit_code().code(), 6);
     assert_eq!(fake.count("DELETE"), 0);
     assert_eq!(report.follow_hint.as_deref(), Some("kubectl get vmim kubevirt-migrate-vm-8k4tn -n tenant-root -w"));
 }
@@ -640,7 +640,7 @@ async fn interrupted_during_create(found: Option<Value>, after_delete: Vec<Value
 #[tokio::test]
 async fn ctrl_c_during_create_retries_leaves_at_once_when_nothing_was_created() {
     let (fake, report) = interrupted_during_create(None, vec![]).await;
-    assert_eq!(report.exit_code(), 130);
+    assert_eq!(report.exit_code().code(), 130);
     assert_eq!(report.result.migration, None);
     assert_eq!(fake.count("DELETE"), 0);
 }
@@ -653,7 +653,7 @@ async fn ctrl_c_during_create_aborts_what_the_lost_post_created() {
     aborted["metadata"]["uid"] = json!(UID);
     aborted["status"]["migrationState"]["migrationUid"] = json!(UID);
     let (fake, report) = interrupted_during_create(Some(created), vec![event("DELETED", aborted)]).await;
-    assert_eq!(report.exit_code(), 130, "{:?}", report.outcome);
+    assert_eq!(report.exit_code().code(), 130, "{:?}", report.outcome);
     assert_eq!(fake.count("DELETE"), 1);
     assert_eq!(report.result.abort_status.as_deref(), Some("Succeeded"));
 }
@@ -671,7 +671,7 @@ async fn an_abort_kubevirt_never_confirms_is_given_up_after_the_grace_period() {
     let (r, _) = run(&fake, req).await;
     let report = r.expect("run ok");
     assert_eq!(report.outcome, Some(Outcome::TimedOut { aborted: true, abort_status: None }));
-    assert_eq!(report.exit_code(), 6);
+    assert_eq!(report.exit_code().code(), 6);
     assert!(report.abort_unconfirmed);
     assert_eq!(fake.count("DELETE"), 1);
     assert!(report.result.warnings.iter().any(|w| w.contains("may still be running")), "{:?}", report.result.warnings);

@@ -62,7 +62,7 @@ async fn haos_migrates_to_the_dome_in_few_requests() {
     let report = r.expect("run ok");
     let requests = c.requests() - before;
     assert_eq!(report.outcome, Some(Outcome::Succeeded), "{messages:?}");
-    assert_eq!(report.exit_code(), 0);
+    assert_eq!(report.exit_code().code(), 0);
     assert_eq!(
         phases(&messages),
         ["Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running", "Succeeded"]
@@ -102,7 +102,7 @@ async fn failure_at_preparing_target_exits_4_with_the_reason() {
     let c = Cluster::start("faults", 10.0, Some(Faults::default())).await;
     let (r, messages) = run(&c, "faults", req("flaky")).await;
     let report = r.expect("run ok");
-    assert_eq!(report.exit_code(), 4, "{:?} {messages:?}", report.outcome);
+    assert_eq!(report.exit_code().code(), 4, "{:?} {messages:?}", report.outcome);
     let reason = report.result.failure_reason.clone().unwrap_or_default();
     assert!(reason.contains("failed to prepare target: virt-handler not reachable"), "{reason}");
     assert_eq!(json_doc(&report)["outcome"], "Failed");
@@ -118,7 +118,7 @@ async fn unschedulable_target_is_explained_then_fails() {
     };
     let (r, messages) = run(&c, "faults", RunRequest { stuck: stuck_fast, ..req("stuck") }).await;
     let report = r.expect("run ok");
-    assert_eq!(report.exit_code(), 4, "{:?}", report.outcome);
+    assert_eq!(report.exit_code().code(), 4, "{:?}", report.outcome);
     let explained = stuck(&messages);
     assert!(explained.iter().any(|s| s.contains("cannot be scheduled")), "{explained:?}");
     assert!(report.result.failure_reason.is_some(), "{:?}", report.result);
@@ -132,7 +132,7 @@ async fn timeout_aborts_the_stalled_migration_and_shows_progress() {
         run(&c, "faults", RunRequest { timeout: Some(Duration::from_millis(1500)), ..req("slow") }).await;
     let report = r.expect("run ok");
     assert!(matches!(report.outcome, Some(Outcome::TimedOut { aborted: true, .. })), "{:?}", report.outcome);
-    assert_eq!(report.exit_code(), 6);
+    assert_eq!(report.exit_code().code(), 6);
     assert_eq!(report.result.aborted_by.as_deref(), Some("timeout"));
     assert_eq!(report.result.abort_status.as_deref(), Some("Succeeded"), "{:?}", report.result);
     assert!(messages.iter().any(|m| matches!(m, UiMessage::Progress(_))), "{messages:?}");
@@ -163,7 +163,7 @@ async fn deleted_by_someone_else_exits_5() {
     let (r, messages) = run(&c, "faults", req("slow")).await;
     deleter.await.unwrap();
     let report = r.expect("run ok");
-    assert_eq!(report.exit_code(), 5, "{:?} {messages:?}", report.outcome);
+    assert_eq!(report.exit_code().code(), 5, "{:?} {messages:?}", report.outcome);
     assert_eq!(report.result.aborted_by.as_deref(), Some("someone-else"));
     assert!(messages.iter().any(|m| matches!(m, UiMessage::Warning(w) if w.contains("someone else"))));
     assert_eq!(json_doc(&report)["outcome"], "Aborted");
@@ -196,7 +196,7 @@ async fn pending_behind_the_parallel_limit_is_explained() {
     let r = RunRequest { timeout: Some(Duration::from_millis(1500)), stuck: stuck_fast, ..req("steady") };
     let (r, messages) = run(&c, "faults", r).await;
     let report = r.expect("run ok");
-    assert_eq!(report.exit_code(), 6);
+    assert_eq!(report.exit_code().code(), 6);
     let explained = stuck(&messages);
     assert!(explained.iter().any(|s| s.contains("parallelMigrationsPerCluster: 1")), "{explained:?}");
     let _ = blocker.await.unwrap();
@@ -218,12 +218,12 @@ async fn cancel_aborts_a_migration_started_elsewhere() {
     }
     let mut ui = RecordingSink::default();
     let cancelled = migrate::cancel(&c.client(), "faults", "slow", None, &mut ui).await.expect("cancel ok");
-    assert_eq!(cancelled.exit_code(), 0, "{:?}", cancelled.outcome);
+    assert_eq!(cancelled.exit_code().code(), 0, "{:?}", cancelled.outcome);
     assert_eq!(cancelled.result.abort_status.as_deref(), Some("Succeeded"), "{:?}", cancelled.result);
     let run = runner.await.unwrap().expect("run ok");
-    assert_eq!(run.exit_code(), 5, "the run sees an abort by someone else: {:?}", run.outcome);
+    assert_eq!(run.exit_code().code(), 5, "the run sees an abort by someone else: {:?}", run.outcome);
     let err = migrate::cancel(&c.client(), "faults", "slow", None, &mut ui).await.expect_err("nothing left");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.exit_code().code(), 1);
 }
 
 /// Waits (in simulated time) until a VMIM of `vm` is in `phase`.
@@ -254,7 +254,7 @@ async fn ctrl_c_aborts_and_waits_for_the_abort_outcome() {
     let c = Cluster::start("faults", 10.0, Some(Faults::default())).await;
     let report = run_interrupted(&c, "slow", 1).await;
     assert_eq!(report.outcome, Some(Outcome::Interrupted { detached: false, abort_status: Some("Succeeded".into()) }));
-    assert_eq!(report.exit_code(), 130);
+    assert_eq!(report.exit_code().code(), 130);
     assert_eq!(report.result.aborted_by.as_deref(), Some("interrupt"));
     assert_eq!(report.follow_hint, None);
     assert_eq!(json_doc(&report)["abortStatus"], "Succeeded");
@@ -265,7 +265,7 @@ async fn second_ctrl_c_leaves_at_once_with_a_hint() {
     let c = Cluster::start("faults", 10.0, Some(Faults::default())).await;
     let report = run_interrupted(&c, "slow", 2).await;
     assert!(matches!(report.outcome, Some(Outcome::Interrupted { detached: true, .. })), "{:?}", report.outcome);
-    assert_eq!(report.exit_code(), 130);
+    assert_eq!(report.exit_code().code(), 130);
     let hint = report.follow_hint.clone().unwrap_or_default();
     assert!(hint.starts_with("kubectl get vmim vmmigrate-slow-") && hint.ends_with(" -n faults -w"), "{hint}");
 }
@@ -282,14 +282,14 @@ async fn attach_follows_the_migration_in_flight_and_without_it_exits_3() {
     wait_for_phase(&c, "faults", "slow", "Running").await;
     let (refused, _) = run(&c, "faults", req("slow")).await;
     let err = refused.expect_err("in flight");
-    assert_eq!(err.exit_code(), 3, "{err}");
+    assert_eq!(err.exit_code().code(), 3, "{err}");
     let attach = RunRequest { attach: true, timeout: Some(Duration::from_millis(500)), ..req("slow") };
     let (attached, messages) = run(&c, "faults", attach).await;
     let attached = attached.expect("attach ok");
     assert!(matches!(&messages[0], UiMessage::Following { attached: true, .. }), "{messages:?}");
-    assert_eq!(attached.exit_code(), 6, "the attached run's --timeout aborted it: {:?}", attached.outcome);
+    assert_eq!(attached.exit_code().code(), 6, "the attached run's --timeout aborted it: {:?}", attached.outcome);
     let first = first.await.unwrap().expect("first run ok");
-    assert_eq!(first.exit_code(), 5, "the first run sees an abort by someone else: {:?}", first.outcome);
+    assert_eq!(first.exit_code().code(), 5, "the first run sees an abort by someone else: {:?}", first.outcome);
     assert_eq!(c.posts(), 1);
 }
 
@@ -299,7 +299,7 @@ async fn target_node_is_refused_on_kubevirt_1_5_before_creating_anything() {
     let (r, _) =
         run(&c, "tenant-root", RunRequest { target_node: Some("the-dome".into()), ..req("vm-instance-haos") }).await;
     let err = r.expect_err("v1.5 has no addedNodeSelector");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.exit_code().code(), 1);
     assert!(err.to_string().contains("KubeVirt v1.5.2"), "{err}");
     assert_eq!(c.posts(), 0);
 }
@@ -309,7 +309,7 @@ async fn server_dry_run_creates_nothing() {
     let c = Cluster::start("haos", 20.0, None).await;
     let (r, _) = run(&c, "tenant-root", RunRequest { dry_run_server: true, ..req("vm-instance-haos") }).await;
     let report = r.expect("dry run ok");
-    assert_eq!(report.exit_code(), 0);
+    assert_eq!(report.exit_code().code(), 0);
     let obj = report.dry_run.as_ref().expect("the server's answer");
     assert_eq!(obj.spec.vmi_name, "vm-instance-haos");
     assert!(c.vmims("tenant-root").is_empty());
@@ -378,7 +378,7 @@ async fn target_node_uses_added_node_selector_on_1_6_and_verifies_the_landing() 
     let report = r.expect("run ok");
     assert_eq!(report.outcome, Some(Outcome::Succeeded));
     assert_eq!(report.result.target_node.as_deref(), Some("the-dome"));
-    assert_eq!(report.exit_code(), 4, "landed elsewhere than requested");
+    assert_eq!(report.exit_code().code(), 4, "landed elsewhere than requested");
     assert!(
         report.result.warnings.iter().any(|w| w.contains("not on the requested node illusion")),
         "{:?}",
@@ -401,7 +401,7 @@ async fn forbidden_list_is_an_error_in_words_and_creates_nothing() {
     let c = Cluster::start("haos", 20.0, Some(Faults { deny: vec![deny], ..Faults::default() })).await;
     let (r, _) = run(&c, "tenant-root", req("vm-instance-haos")).await;
     let err = r.expect_err("forbidden");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.exit_code().code(), 1);
     assert!(err.to_string().contains("403"), "{err}");
     assert_eq!(c.posts(), 0);
     let doc = serde_json::to_value(migrate::ErrorDocument::from(&err)).unwrap();
@@ -420,7 +420,7 @@ async fn completion_timeout_abort_is_a_failure_with_kubevirts_reason_and_was_ann
         .unwrap();
     let (r, messages) = run(&c, "tenant-root", req("vm-instance-haos")).await;
     let report = r.expect("run ok");
-    assert_eq!(report.exit_code(), 4, "{:?}", report.outcome);
+    assert_eq!(report.exit_code().code(), 4, "{:?}", report.outcome);
     assert_eq!(
         report.result.failure_reason.as_deref(),
         Some("Live migration is not completed after 20 seconds and has been aborted")
@@ -443,7 +443,7 @@ async fn failure_while_running_exits_4_with_the_reason_verbatim() {
     let c = Cluster::start_with("haos", 20.0, None, Some(failing)).await;
     let (r, _) = run(&c, "tenant-root", req("vm-instance-haos")).await;
     let report = r.expect("run ok");
-    assert_eq!(report.exit_code(), 4, "{:?}", report.outcome);
+    assert_eq!(report.exit_code().code(), 4, "{:?}", report.outcome);
     assert_eq!(report.result.failure_reason.as_deref(), Some(reason));
     assert_eq!(report.result.vmi.as_ref().and_then(|v| v.node.as_deref()), Some("the-toy-factory"));
     assert_eq!(c.vmims("tenant-root").len(), 1);
@@ -482,7 +482,7 @@ async fn a_forbidden_watch_names_any_migration_left_running() {
     let c = Cluster::start("haos", 20.0, Some(Faults { deny: vec![deny], ..Faults::default() })).await;
     let (r, _) = run(&c, "tenant-root", req("vm-instance-haos")).await;
     let err = r.expect_err("forbidden watch");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.exit_code().code(), 1);
     let text = err.to_string();
     assert!(text.contains("cannot watch") && text.contains("403"), "{text}");
     // The watch may fail before the create (nothing created) or after it: then the migration is named.

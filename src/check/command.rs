@@ -6,7 +6,8 @@ use crate::exit::Outcome;
 use crate::term::{self, Term};
 
 use super::render::{Format, render};
-use super::{CheckRequest, EXIT_NOT_MIGRATABLE, run};
+use super::{CheckRequest, run};
+use crate::exit::ExitCode;
 
 /// The request for parsed arguments; the namespace comes from the cluster (`-n`, else the context's).
 pub fn request(args: &CheckArgs, cluster: &Cluster) -> CheckRequest {
@@ -38,5 +39,5 @@ pub async fn command(cluster: &Cluster, args: &CheckArgs, term: &Term) -> anyhow
     let report = run(&cluster.client, &cluster.namespace, &req).await?;
     let summary = args.all || args.selector.is_some();
     term::write_stdout(&render(&report, format(term.format), term.color_stdout, summary))?;
-    Ok(if report.exit_code(args.strict) == EXIT_NOT_MIGRATABLE { Outcome::NotMigratable } else { Outcome::Success })
+    Ok(if report.exit_code(args.strict) == ExitCode::NotMigratable { Outcome::NotMigratable } else { Outcome::Success })
 }

@@ -25,19 +25,12 @@ pub mod snapshot;
 
 use serde::Serialize;
 
+use crate::exit::ExitCode;
+
 pub use config::EffectiveConfig;
 pub use index::Index;
 pub use nodes::NodeVerdict;
 pub use snapshot::{ClusterSnapshot, gather};
-
-/// Exit code: migratable (warnings allowed).
-pub const EXIT_OK: i32 = 0;
-/// Exit code: could not evaluate (API error, not found, forbidden, unreachable).
-pub const EXIT_ERROR: i32 = 1;
-/// Exit code: usage error.
-pub const EXIT_USAGE: i32 = 2;
-/// Exit code: not migratable (any fail; with `--strict` any warn).
-pub const EXIT_NOT_MIGRATABLE: i32 = 3;
 
 /// The outcome of one check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -197,8 +190,8 @@ impl CheckReport {
     }
 
     /// 0 when every VM is migratable (warnings allowed unless `strict`), else 3.
-    pub fn exit_code(&self, strict: bool) -> i32 {
-        if self.vms.iter().any(|vm| vm.fails(strict)) { EXIT_NOT_MIGRATABLE } else { EXIT_OK }
+    pub fn exit_code(&self, strict: bool) -> ExitCode {
+        if self.vms.iter().any(|vm| vm.fails(strict)) { ExitCode::NotMigratable } else { ExitCode::Success }
     }
 }
 
@@ -275,8 +268,8 @@ fn in_namespace(ns: &Option<String>) -> String {
 
 impl CheckError {
     /// 2 for usage errors, 1 for everything else.
-    pub fn exit_code(&self) -> i32 {
-        if matches!(self, CheckError::Usage(_)) { EXIT_USAGE } else { EXIT_ERROR }
+    pub fn exit_code(&self) -> ExitCode {
+        if matches!(self, CheckError::Usage(_)) { ExitCode::Usage } else { ExitCode::Error }
     }
 }
 

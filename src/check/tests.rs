@@ -103,7 +103,7 @@ fn haos_is_migratable_with_every_check_passing() {
     assert_eq!(r.verdict, Verdict::Migratable);
     assert!(r.blockers.is_empty());
     assert_eq!(r.node.as_deref(), Some("the-toy-factory"));
-    assert_eq!(CheckReport::new(None, vec![r]).exit_code(true), EXIT_OK);
+    assert_eq!(CheckReport::new(None, vec![r]).exit_code(true), ExitCode::Success);
 }
 
 #[test]
@@ -251,7 +251,7 @@ fn rwo_disk_fails_and_agrees_with_the_server_condition() {
         storage.reason,
         "volume disk-haos: PVC vm-disk-haos ReadWriteOnce, Block, StorageClass local, Bound: not ReadWriteMany"
     );
-    assert_eq!(CheckReport::new(None, vec![r]).exit_code(false), EXIT_NOT_MIGRATABLE);
+    assert_eq!(CheckReport::new(None, vec![r]).exit_code(false), ExitCode::NotMigratable);
 }
 
 #[test]
@@ -660,8 +660,8 @@ fn exit_codes_and_strict() {
     snap.kubevirts[0].spec.configuration.eviction_strategy = None; // one warning
     let r = CheckReport::new(None, vec![report(&snap)]);
     assert_eq!(r.vms[0].verdict, Verdict::MigratableWithWarnings);
-    assert_eq!(r.exit_code(false), EXIT_OK);
-    assert_eq!(r.exit_code(true), EXIT_NOT_MIGRATABLE);
+    assert_eq!(r.exit_code(false), ExitCode::Success);
+    assert_eq!(r.exit_code(true), ExitCode::NotMigratable);
 }
 
 #[test]
@@ -676,9 +676,9 @@ fn request_validation() {
         CheckRequest { vms: vec!["a".into()], all_namespaces: true, ..Default::default() },
         CheckRequest { all: true, all_namespaces: true, namespace: Some("x".into()), ..Default::default() },
     ] {
-        assert_eq!(bad.validate().unwrap_err().exit_code(), EXIT_USAGE, "{bad:?}");
+        assert_eq!(bad.validate().unwrap_err().exit_code(), ExitCode::Usage, "{bad:?}");
     }
-    assert_eq!(CheckError::KubeVirtNotInstalled("x".into()).exit_code(), EXIT_ERROR);
+    assert_eq!(CheckError::KubeVirtNotInstalled("x".into()).exit_code(), ExitCode::Error);
     assert_eq!(
         CheckError::Forbidden { verb: "list".into(), resource: "virtualmachines".into(), namespace: Some("ns".into()) }
             .to_string(),

@@ -38,7 +38,9 @@ pub async fn run_command(cluster: &Cluster, args: &RunArgs, term: &Term) -> anyh
     let mut ui = sink(term);
     let report = super::run::run(&cluster.client, &cluster.namespace, &req, ui.as_mut()).await;
     let over = |r: &RunReport| match (args.max_duration, r.result.duration_seconds) {
-        (Some(max), Some(took)) if r.exit_code() == 0 && took > 0 && took as u64 > max.as_secs() => {
+        (Some(max), Some(took))
+            if r.exit_code() == exit::ExitCode::Success && took > 0 && took as u64 > max.as_secs() =>
+        {
             Some(format!("the migration took {took} s, more than --max-duration {} s", max.as_secs()))
         }
         _ => None,
@@ -135,7 +137,7 @@ fn finish(report: Result<RunReport, MigrateError>, term: &Term) -> anyhow::Resul
     match report {
         Ok(report) => {
             term::write_stdout(&report.render(format)?)?;
-            outcome(report.exit_code()).ok_or_else(|| {
+            report.exit_code().outcome().ok_or_else(|| {
                 let hint = report.follow_hint.as_deref().unwrap_or("kubectl get vmim -w");
                 anyhow::anyhow!("KubeVirt did not confirm the abort in time; follow the migration with: {hint}")
             })
@@ -144,26 +146,13 @@ fn finish(report: Result<RunReport, MigrateError>, term: &Term) -> anyhow::Resul
             if format != ResultFormat::Table {
                 term::write_stdout(&super::ui::render_document(&ErrorDocument::from(&e), format)?)?;
             }
-            if e.exit_code() == 3 {
+            if e.exit_code() == exit::ExitCode::NotMigratable {
                 let _ = writeln!(std::io::stderr(), "error: {e}");
                 return Ok(exit::Outcome::NotMigratable);
             }
             Err(e.into())
         }
     }
-}
-
-/// The documented exit codes as the CLI's outcomes; `None` for 1 (`cancel`: the abort was not confirmed).
-fn outcome(code: i32) -> Option<exit::Outcome> {
-    Some(match code {
-        0 => exit::Outcome::Success,
-        3 => exit::Outcome::NotMigratable,
-        4 => exit::Outcome::MigrationFailed,
-        5 => exit::Outcome::MigrationAborted,
-        6 => exit::Outcome::TimedOut,
-        130 => exit::Outcome::Interrupted,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -175,14 +164,5 @@ mod tests {
         let args = RunArgs { vm: "vm".into(), probe: true, repeat: 2, ..Default::default() };
         assert_eq!(unsupported_flags(&args), ["--probe", "--repeat"]);
         assert!(unsupported_flags(&RunArgs { vm: "vm".into(), repeat: 1, ..Default::default() }).is_empty());
-    }
-
-    #[test]
-    fn every_documented_code_maps_to_the_same_exit_code() {
-        for code in [0, 3, 4, 5, 6, 130] {
-            let o = outcome(code).expect("documented");
-            assert_eq!(exit::ExitCode::from(o).code(), code);
-        }
-        assert_eq!(outcome(1), None);
     }
 }

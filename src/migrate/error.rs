@@ -1,5 +1,7 @@
 //! Errors of `run`, `cancel` and `status` (everything that is not a migration outcome).
 
+use crate::exit::ExitCode;
+
 /// An error before or around a migration; [`MigrateError::exit_code`] maps it to the plugin's exit codes.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
@@ -49,11 +51,11 @@ pub enum MigrateError {
 }
 
 impl MigrateError {
-    /// 3 for "not migratable" (including a migration already in flight), 1 for every other error.
-    pub fn exit_code(&self) -> i32 {
+    /// Not migratable (including a migration already in flight), or a plain error.
+    pub fn exit_code(&self) -> ExitCode {
         match self {
-            MigrateError::NotMigratable { .. } | MigrateError::InFlight { .. } => 3,
-            _ => 1,
+            MigrateError::NotMigratable { .. } | MigrateError::InFlight { .. } => ExitCode::NotMigratable,
+            _ => ExitCode::Error,
         }
     }
 

@@ -2,6 +2,7 @@
 //! readers, Ctrl-C and the `--timeout` deadline, feeding the [`Follower`]. No polling: every wake-up is a watch
 //! event, a log line, a signal, the deadline, or the 1 s tick that only advances stuck detection.
 
+use crate::exit::ExitCode;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -75,22 +76,26 @@ impl RunReport {
     /// `run`: 0 succeeded, 4 failed (or landed elsewhere than `--target-node`), 5 aborted by `cancel` or someone
     /// else, 6 timed out, 130 interrupted. `cancel`: 0 when the migration was aborted, 4 when it completed before
     /// the abort took effect, 130 when left early. `status`: 0.
-    pub fn exit_code(&self) -> i32 {
-        let Some(outcome) = &self.outcome else { return 0 };
+    pub fn exit_code(&self) -> ExitCode {
+        let Some(outcome) = &self.outcome else { return ExitCode::Success };
         match self.command {
-            Command::Status => 0,
+            Command::Status => ExitCode::Success,
             Command::Cancel => match outcome {
-                Outcome::Interrupted { .. } => 130,
-                _ if self.abort_unconfirmed => 1,
-                _ if self.result.phase.as_deref() == Some("Succeeded") => 4,
-                _ => 0,
+                Outcome::Interrupted { .. } => ExitCode::Interrupted,
+                _ if self.abort_unconfirmed => ExitCode::Error,
+                _ if self.result.phase.as_deref() == Some("Succeeded") => ExitCode::MigrationFailed,
+                _ => ExitCode::Success,
             },
             Command::Run => {
                 let elsewhere = matches!(
                     (&self.result.requested_target_node, &self.result.target_node),
                     (Some(want), Some(got)) if want != got
                 );
-                if *outcome == Outcome::Succeeded && elsewhere { 4 } else { outcome.exit_code() }
+                if *outcome == Outcome::Succeeded && elsewhere {
+                    ExitCode::MigrationFailed
+                } else {
+                    outcome.exit_code()
+                }
             }
         }
     }
@@ -597,6 +602,6 @@ pub struct ErrorDocument {
 
 impl From<&MigrateError> for ErrorDocument {
     fn from(e: &MigrateError) -> Self {
-        Self { error: e.to_string(), exit_code: e.exit_code() }
+        Self { error: e.to_string(), exit_code: e.exit_code().code() }
     }
 }

@@ -12,6 +12,7 @@
 //!
 //! No clock and no I/O: time is passed in (`now`, the follower's own monotonic time since it started).
 
+use crate::exit::ExitCode;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -103,14 +104,14 @@ impl Outcome {
         }
     }
 
-    /// Exit code of `run`: 0 succeeded, 4 failed, 5 aborted, 6 timed out, 130 interrupted.
-    pub fn exit_code(&self) -> i32 {
+    /// Exit code of `run`: succeeded, failed, aborted, timed out, interrupted.
+    pub fn exit_code(&self) -> ExitCode {
         match self {
-            Outcome::Succeeded => 0,
-            Outcome::Failed { .. } => 4,
-            Outcome::Aborted { .. } => 5,
-            Outcome::TimedOut { .. } => 6,
-            Outcome::Interrupted { .. } => 130,
+            Outcome::Succeeded => ExitCode::Success,
+            Outcome::Failed { .. } => ExitCode::MigrationFailed,
+            Outcome::Aborted { .. } => ExitCode::MigrationAborted,
+            Outcome::TimedOut { .. } => ExitCode::TimedOut,
+            Outcome::Interrupted { .. } => ExitCode::Interrupted,
         }
     }
 }
@@ -1069,7 +1070,7 @@ mod tests {
         assert_eq!(r.aborted_by.as_deref(), Some("someone-else"));
         assert!(r.abort_requested);
         assert!(r.failure_reason.unwrap().contains("canceled by client"));
-        assert_eq!(f.outcome().unwrap().exit_code(), 5);
+        assert_eq!(f.outcome().unwrap().exit_code().code(), 5);
     }
 
     #[test]
@@ -1083,7 +1084,7 @@ mod tests {
         f.handle(t(2), Event::VmimDeleted(vmim("vmim-aborted.json")));
         assert_eq!(f.outcome(), Some(Outcome::Interrupted { detached: false, abort_status: Some("Succeeded".into()) }));
         assert_eq!(f.result().aborted_by.as_deref(), Some("interrupt"));
-        assert_eq!(f.outcome().unwrap().exit_code(), 130);
+        assert_eq!(f.outcome().unwrap().exit_code().code(), 130);
     }
 
     #[test]
@@ -1097,7 +1098,7 @@ mod tests {
             o,
             Outcome::Failed { reason: "Live migration is not completed after 750 seconds and has been aborted".into() }
         );
-        assert_eq!(o.exit_code(), 4);
+        assert_eq!(o.exit_code().code(), 4);
         let r = f.result();
         assert_eq!(r.abort_status.as_deref(), Some("Succeeded"));
         assert!(!r.abort_requested, "a timeout abort by KubeVirt is a failure, not a user abort");
@@ -1256,7 +1257,7 @@ mod tests {
         f.adopt(t(0), *vmim("vmim-running.json"), false);
         f.stop(StopReason::TimeoutWithoutAbort);
         assert_eq!(f.outcome(), Some(Outcome::TimedOut { aborted: false, abort_status: None }));
-        assert_eq!(f.outcome().unwrap().exit_code(), 6);
+        assert_eq!(f.outcome().unwrap().exit_code().code(), 6);
     }
 
     proptest::proptest! {
