@@ -109,7 +109,7 @@ pub enum Invocation {
 
 fn secs_us(text: &str) -> Option<Micros> {
     let v: f64 = text.parse().ok()?;
-    (v.is_finite() && v >= 0.0 && v < 1e9).then(|| (v * 1e6).round() as Micros)
+    (v.is_finite() && (0.0..1e9).contains(&v)).then(|| (v * 1e6).round() as Micros)
 }
 
 /// Parses `argv` (`argv[0]` is `ping`) for `flavour`, as the real tool would. `uid` is the user it runs as
@@ -459,7 +459,7 @@ impl PingRun {
             }
             text.push('\n');
         } else {
-            let loss = if n > 0 { (n - m) * 100 / n } else { 0 };
+            let loss = ((n - m) * 100).checked_div(n).unwrap_or(0);
             text.push_str(&format!("{n} packets transmitted, {m} packets received, {loss}% packet loss\n"));
             if m > 0 {
                 let avg = self.tsum / i128::from(m);

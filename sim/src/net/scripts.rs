@@ -156,7 +156,13 @@ pub struct HttpRun {
 }
 
 impl HttpRun {
-    pub fn new(url: &str, interval_us: Micros, deadline_s: i64, max_time_us: Micros, image: &Image) -> HttpRunBuilder {
+    pub fn prepare(
+        url: &str,
+        interval_us: Micros,
+        deadline_s: i64,
+        max_time_us: Micros,
+        image: &Image,
+    ) -> HttpRunBuilder {
         HttpRunBuilder {
             host: url_host(url).unwrap_or_default(),
             interval_us,
@@ -314,7 +320,8 @@ mod tests {
     }
 
     fn http(outage: Option<(Micros, Micros)>, image: &Image, resolved: bool) -> (String, Option<i32>) {
-        let mut run = HttpRun::new("http://10.213.9.2:8080/README.md", 50_000, 4, 500_000, image).start(T0, resolved);
+        let mut run =
+            HttpRun::prepare("http://10.213.9.2:8080/README.md", 50_000, 4, 500_000, image).start(T0, resolved);
         let mut reach = |at: Micros| match outage {
             Some((a, b)) if at >= a && at < b => None,
             _ => Some(400),
@@ -355,7 +362,7 @@ mod tests {
             "{out}"
         );
         let no_sleep = Image { missing: vec!["sleep".into()], ..Image::default() };
-        let mut run = HttpRun::new("http://x/", 50_000, 1, 500_000, &no_sleep).start(T0, true);
+        let mut run = HttpRun::prepare("http://x/", 50_000, 1, 500_000, &no_sleep).start(T0, true);
         let emits = run_to_end(&mut run, &mut |_| Some(400));
         assert!(emits.contains(&Emit::Err("sh: sleep: not found\n".into())));
     }

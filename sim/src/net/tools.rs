@@ -147,7 +147,7 @@ impl NetExec {
                     target: None,
                 },
                 Some(Script::Http { url, interval_us, deadline_s, max_time_us }) => {
-                    let run = HttpRun::new(&url, interval_us, deadline_s, max_time_us, image);
+                    let run = HttpRun::prepare(&url, interval_us, deadline_s, max_time_us, image);
                     let ip = self.model.resolve(run.host());
                     Plan::Emulate { program: Box::new(run.start(at, ip.is_some())), target: ip }
                 }
