@@ -402,3 +402,66 @@ async fn ping_over_websocket_exec_sees_the_haos_migration_outage() {
     until(|| cluster.net.running() == 0).await;
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prober_pod_and_ephemeral_container_run_and_ping() {
+    let (store, _events, exec) = cluster(20.0);
+    for n in ["source", "target", "third"] {
+        store
+            .create(
+                &vmmigrate_sim::api::resources::NODES,
+                None,
+                json!({"metadata": {"name": n, "labels": {"kubernetes.io/hostname": n}},
+                       "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                                  "addresses": [{"type": "InternalIP", "address": "172.16.0.1"}]}}),
+                false,
+            )
+            .unwrap();
+    }
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    vmmigrate_sim::api::kubelet::Kubelet::spawn(store.clone(), true, stop);
+    store
+        .create(
+            &PODS,
+            Some("ns"),
+            json!({"metadata": {"name": "prober"}, "spec": {
+                "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "NotIn", "values": ["source", "target"]}]}]}}},
+                "containers": [{"name": "probe", "image": "nicolaka/netshoot:v0.14",
+                                "securityContext": {"capabilities": {"add": ["NET_RAW"]}}}]}}),
+            false,
+        )
+        .unwrap();
+    until(|| {
+        store
+            .get(&PODS, Some("ns"), "prober")
+            .is_ok_and(|p| p["status"]["phase"] == "Running" && p["status"]["podIP"].is_string())
+    })
+    .await;
+    let pod = store.get(&PODS, Some("ns"), "prober").unwrap();
+    assert_eq!(pod["spec"]["nodeName"], "third");
+    // An ephemeral container with the BusyBox image in the same pod.
+    store
+        .modify(&PODS, Some("ns"), "prober", |p| {
+            p["spec"]["ephemeralContainers"] = json!([{"name": "debugger-x1", "image": "busybox:1.36"}]);
+            Ok(())
+        })
+        .unwrap();
+    until(|| {
+        store
+            .get(&PODS, Some("ns"), "prober")
+            .is_ok_and(|p| p["status"]["ephemeralContainerStatuses"][0]["state"]["running"].is_object())
+    })
+    .await;
+    let pod = store.get(&PODS, Some("ns"), "prober").unwrap();
+    let req = ExecRequest {
+        namespace: "ns".into(),
+        pod,
+        container: "debugger-x1".into(),
+        command: ["ping", "-i", "0.2", "-w", "1", VM_IP].map(String::from).to_vec(),
+        tty: false,
+    };
+    let (out, _, end) = drain(exec.start(&store, req)).await;
+    assert_eq!(end, Some(ExecOutput::Exit(0)));
+    assert!(out.contains(": seq=0 ttl=64 time="), "the ephemeral container's image is BusyBox: {out}");
+}
