@@ -66,10 +66,14 @@ fn switchover(at: jiff::Timestamp, old: &str, new: &str, outage_ms: u64) -> Swit
     }
 }
 
-fn request(image: &str, command: &[&str]) -> ExecRequest {
+/// An exec in a pod (created on first use, one per image) whose container runs `image`.
+fn request(store: &Store, image: &str, command: &[&str]) -> ExecRequest {
+    let name: String = image.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let pod = json!({"metadata": {"name": name}, "spec": {"containers": [{"name": "probe", "image": image}]}});
+    let _ = store.create(&PODS, Some("ns"), pod, false);
     ExecRequest {
         namespace: "ns".into(),
-        pod: json!({"metadata": {"name": "prober"}, "spec": {"containers": [{"name": "probe", "image": image}]}}),
+        pod: store.get(&PODS, Some("ns"), &name).unwrap(),
         container: "probe".into(),
         command: command.iter().map(|s| s.to_string()).collect(),
         tty: false,
@@ -131,7 +135,11 @@ async fn measured_downtime_is_within_one_interval_of_the_injected_outage() {
     }
     let out = drain(exec.start(
         &store,
-        request("nicolaka/netshoot:v0.14", &["ping", "-D", "-O", "-n", "-i", "0.02", "-W", "1", "-w", "30", VM_IP]),
+        request(
+            &store,
+            "nicolaka/netshoot:v0.14",
+            &["ping", "-D", "-O", "-n", "-i", "0.02", "-W", "1", "-w", "30", VM_IP],
+        ),
     ));
     let (out, err, end) = out.await;
     assert_eq!(err, "");
@@ -162,7 +170,11 @@ async fn iputils_output_has_the_shape_of_the_real_captures() {
     ));
     let (out, _, end) = drain(exec.start(
         &store,
-        request("nicolaka/netshoot:v0.14", &["ping", "-D", "-O", "-n", "-i", "0.02", "-W", "1", "-w", "3", VM_IP]),
+        request(
+            &store,
+            "nicolaka/netshoot:v0.14",
+            &["ping", "-D", "-O", "-n", "-i", "0.02", "-W", "1", "-w", "3", VM_IP],
+        ),
     ))
     .await;
     assert_eq!(end, Some(ExecOutput::Exit(0)));
@@ -193,14 +205,16 @@ async fn iputils_output_has_the_shape_of_the_real_captures() {
 async fn busybox_image_pings_like_busybox() {
     let (store, _events, exec) = cluster(50.0);
     let (out, _, end) =
-        drain(exec.start(&store, request("busybox:1.36", &["ping", "-i", "0.2", "-W", "1", "-w", "1", VM_IP]))).await;
+        drain(exec.start(&store, request(&store, "busybox:1.36", &["ping", "-i", "0.2", "-W", "1", "-w", "1", VM_IP])))
+            .await;
     assert_eq!(end, Some(ExecOutput::Exit(0)));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], format!("PING {VM_IP} ({VM_IP}): 56 data bytes"));
     assert!(lines[1].starts_with(&format!("64 bytes from {VM_IP}: seq=0 ttl=64 time=")), "{}", lines[1]);
     assert!(out.contains(&format!("\n\n--- {VM_IP} ping statistics ---\n5 packets transmitted, 5 packets received, 0% packet loss\nround-trip min/avg/max = ")));
     // iputils' options are not BusyBox's.
-    let (_, err, end) = drain(exec.start(&store, request("busybox:1.36", &["ping", "-D", "-O", "-n", VM_IP]))).await;
+    let (_, err, end) =
+        drain(exec.start(&store, request(&store, "busybox:1.36", &["ping", "-D", "-O", "-n", VM_IP]))).await;
     assert!(err.starts_with("ping: invalid option -- 'D'\nBusyBox v1.36.1"), "{err}");
     assert_eq!(end, Some(ExecOutput::Exit(1)));
 }
@@ -208,7 +222,7 @@ async fn busybox_image_pings_like_busybox() {
 #[tokio::test]
 async fn a_missing_tool_fails_as_containerd_does() {
     let (store, _events, exec) = cluster(50.0);
-    let (out, err, end) = drain(exec.start(&store, request("alpine:3.22", &["ping", "-c", "1", VM_IP]))).await;
+    let (out, err, end) = drain(exec.start(&store, request(&store, "alpine:3.22", &["ping", "-c", "1", VM_IP]))).await;
     assert_eq!((out.as_str(), err.as_str()), ("", ""));
     let Some(ExecOutput::StartFailed(msg)) = end else { panic!("{end:?}") };
     assert!(msg.starts_with("failed to exec in container: failed to start exec \""), "{msg}");
@@ -229,7 +243,11 @@ async fn an_unknown_ip_never_answers() {
     let (store, _events, exec) = cluster(50.0);
     let (out, _, end) = drain(exec.start(
         &store,
-        request("nicolaka/netshoot:v0.14", &["ping", "-D", "-O", "-n", "-i", "0.2", "-W", "1", "-w", "2", "10.9.9.9"]),
+        request(
+            &store,
+            "nicolaka/netshoot:v0.14",
+            &["ping", "-D", "-O", "-n", "-i", "0.2", "-W", "1", "-w", "2", "10.9.9.9"],
+        ),
     ))
     .await;
     assert_eq!(end, Some(ExecOutput::Exit(1)));
@@ -237,7 +255,8 @@ async fn an_unknown_ip_never_answers() {
     assert_eq!(out.lines().filter(|l| l.contains("no answer yet")).count(), 9);
     assert!(out.ends_with("10 packets transmitted, 0 received, 100% packet loss, time 1800ms\n\n"), "{out}");
     let (_, err, end) =
-        drain(exec.start(&store, request("nicolaka/netshoot:v0.14", &["ping", "-c", "1", "nothing.example"]))).await;
+        drain(exec.start(&store, request(&store, "nicolaka/netshoot:v0.14", &["ping", "-c", "1", "nothing.example"])))
+            .await;
     assert_eq!((err.as_str(), end), ("ping: nothing.example: Name or service not known\n", Some(ExecOutput::Exit(2))));
 }
 
@@ -247,7 +266,7 @@ async fn after_an_ip_change_the_old_ip_goes_and_the_new_one_comes() {
     let at = store.clock().now() + jiff::SignedDuration::from_millis(1000);
     events.lock().unwrap().push(switchover(at, VM_IP, "10.244.1.23", 500));
     let ping = |ip: &str| {
-        request("nicolaka/netshoot:v0.14", &["ping", "-D", "-O", "-n", "-i", "0.05", "-W", "1", "-w", "3", ip])
+        request(&store, "nicolaka/netshoot:v0.14", &["ping", "-D", "-O", "-n", "-i", "0.05", "-W", "1", "-w", "3", ip])
     };
     let (old, new) =
         tokio::join!(drain(exec.start(&store, ping(VM_IP))), drain(exec.start(&store, ping("10.244.1.23"))));
@@ -262,24 +281,32 @@ async fn after_an_ip_change_the_old_ip_goes_and_the_new_one_comes() {
 #[tokio::test]
 async fn dropping_the_receiver_stops_the_process() {
     let (store, _events, exec) = cluster(1.0);
-    let mut rx =
-        exec.start(&store, request("nicolaka/netshoot:v0.14", &["ping", "-D", "-O", "-n", "-i", "0.02", VM_IP]));
+    let mut rx = exec
+        .start(&store, request(&store, "nicolaka/netshoot:v0.14", &["ping", "-D", "-O", "-n", "-i", "0.02", VM_IP]));
     assert_eq!(exec.running(), 1);
     assert!(matches!(rx.recv().await, Some(ExecOutput::Stdout(_))));
     drop(rx);
     until(|| exec.running() == 0).await;
     // Also a process of the fallback handler (`sleep`) and an HTTP probe.
-    let rx = exec.start(&store, request("nicolaka/netshoot:v0.14", &["sleep", "3600"]));
+    let rx = exec.start(&store, request(&store, "nicolaka/netshoot:v0.14", &["sleep", "3600"]));
     let script = include_str!("../../src/probe/http_probe.sh");
     let http = exec.start(
         &store,
         request(
+            &store,
             "nicolaka/netshoot:v0.14",
             &["sh", "-c", script, "sh", &format!("http://{VM_IP}/"), "0.05", "60", "0.5"],
         ),
     );
     assert_eq!(exec.running(), 2);
     drop((rx, http));
+    until(|| exec.running() == 0).await;
+    // Deleting the pod ends its processes as SIGTERM does, even while the client stays.
+    let mut rx = exec.start(&store, request(&store, "busybox:1.36", &["ping", "-i", "0.02", VM_IP]));
+    assert_eq!(exec.running(), 1);
+    assert!(matches!(rx.recv().await, Some(ExecOutput::Stdout(b)) if b.starts_with(b"PING ")));
+    store.delete(&PODS, Some("ns"), "busybox-1-36", false).unwrap();
+    assert_eq!(drain(rx).await.2, Some(ExecOutput::Exit(143)));
     until(|| exec.running() == 0).await;
 }
 
@@ -295,18 +322,19 @@ fn tool_check_script() -> String {
 async fn the_plugins_scripts_are_recognised() {
     let (store, _events, exec) = cluster(50.0);
     let script = tool_check_script();
-    let (out, _, end) = drain(exec.start(&store, request("busybox:1.36", &["sh", "-c", &script]))).await;
+    let (out, _, end) = drain(exec.start(&store, request(&store, "busybox:1.36", &["sh", "-c", &script]))).await;
     assert_eq!(end, Some(ExecOutput::Exit(0)));
     assert!(out.starts_with("vmmprobe-tool ping /bin/ping\nvmmprobe-tool curl /usr/bin/curl\n"), "{out}");
     assert!(out.contains("vmmprobe-ping-version BusyBox v1.36.1"));
     assert!(out.contains("\nvmmprobe-uid 0\n"));
-    let (out, _, _) = drain(exec.start(&store, request("alpine:3.22", &["sh", "-c", &script]))).await;
+    let (out, _, _) = drain(exec.start(&store, request(&store, "alpine:3.22", &["sh", "-c", &script]))).await;
     assert!(out.contains("vmmprobe-tool ping -\nvmmprobe-tool curl -\n") && !out.contains("ping-version"), "{out}");
 
     let http = include_str!("../../src/probe/http_probe.sh");
     let (out, _, end) = drain(exec.start(
         &store,
         request(
+            &store,
             "nicolaka/netshoot:v0.14",
             &["sh", "-c", http, "sh", &format!("http://{VM_IP}:8080/"), "0.2", "1", "0.5"],
         ),

@@ -92,10 +92,11 @@ impl RealExec {
         let child = cmd.spawn();
         let program = program.clone();
         tokio::spawn(async move {
-            let _guard = guard;
+            let mut guard = Some(guard);
             let mut child = match child {
                 Ok(c) => c,
                 Err(_) => {
+                    drop(guard.take());
                     let _ = tx.send(ExecOutput::StartFailed(runtime_start_error(&program, &exec_id()))).await;
                     return;
                 }
@@ -115,6 +116,8 @@ impl RealExec {
                     status = child.wait(), if out.is_none() && err.is_none() => {
                         // Killed by a signal: the shell convention 128 + signal.
                         let code = status.map(|s| s.code().unwrap_or_else(|| 128 + signal_of(&s))).unwrap_or(1);
+                        // The process is gone before its exit status is sent.
+                        drop(guard.take());
                         let _ = tx.send(ExecOutput::Exit(code)).await;
                         return;
                     }
@@ -123,6 +126,7 @@ impl RealExec {
             }
             // The client went: kill and reap the child before the guard says it is gone.
             let _ = child.kill().await;
+            drop(guard);
         });
         rx
     }

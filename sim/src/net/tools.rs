@@ -34,6 +34,7 @@ use super::scripts::{self, HttpRun, Image, Script};
 use crate::api::Store;
 use crate::api::exec::BasicExec;
 use crate::api::hooks::{ExecHandler, ExecOutput, ExecRequest};
+use crate::api::resources::PODS;
 use crate::scenario::ImageTools;
 
 /// Containers whose image is this (any tag) run their commands for real on the host.
@@ -224,7 +225,8 @@ impl ExecHandler for NetExec {
             Plan::Emulate { program, target } => {
                 let (tx, rx) = mpsc::channel(256);
                 let guard = self.running.enter();
-                tokio::spawn(drive(program, target, self.model.clone(), tx, guard));
+                let pod = PodRef::of(&req.namespace, &req.pod);
+                tokio::spawn(drive(program, target, pod, self.model.clone(), tx, guard));
                 rx
             }
         }
@@ -235,11 +237,16 @@ impl ExecHandler for NetExec {
 fn relay(mut inner: mpsc::Receiver<ExecOutput>, guard: Running) -> mpsc::Receiver<ExecOutput> {
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
-        let _guard = guard;
+        let mut guard = Some(guard);
         loop {
             tokio::select! {
                 o = inner.recv() => match o {
-                    Some(o) => if tx.send(o).await.is_err() { return },
+                    Some(o) => {
+                        if matches!(o, ExecOutput::Exit(_) | ExecOutput::StartFailed(_)) {
+                            drop(guard.take());
+                        }
+                        if tx.send(o).await.is_err() { return }
+                    }
                     None => return,
                 },
                 _ = tx.closed() => return,
@@ -249,14 +256,43 @@ fn relay(mut inner: mpsc::Receiver<ExecOutput>, guard: Running) -> mpsc::Receive
     rx
 }
 
-/// Runs an emulated process on the sim clock, writing its output to `tx`, until it exits or the client goes.
+/// The pod a process runs in.
+struct PodRef {
+    namespace: String,
+    name: String,
+    uid: String,
+}
+
+impl PodRef {
+    fn of(namespace: &str, pod: &Value) -> Self {
+        let meta = |f: &str| pod["metadata"][f].as_str().unwrap_or_default().to_string();
+        Self { namespace: namespace.to_string(), name: meta("name"), uid: meta("uid") }
+    }
+
+    /// Whether the pod is still there and not being deleted (a deleted pod's processes get SIGTERM).
+    fn alive(&self, store: &Store) -> bool {
+        store.get(&PODS, Some(&self.namespace), &self.name).is_ok_and(|p| {
+            p["metadata"]["uid"].as_str().unwrap_or_default() == self.uid
+                && p["metadata"].get("deletionTimestamp").is_none()
+        })
+    }
+}
+
+/// Exit code of a process killed by SIGTERM (ping does not catch it).
+const SIGTERM_EXIT: i32 = 128 + 15;
+
+/// Runs an emulated process on the sim clock, writing its output to `tx`, until it exits, the client goes, or its
+/// pod is deleted (then it ends as killed by SIGTERM, as the kubelet stops the containers).
 async fn drive(
     mut program: Box<dyn Program>,
     target: Option<String>,
+    pod: PodRef,
     model: NetModel,
     tx: mpsc::Sender<ExecOutput>,
-    _guard: Running,
+    guard: Running,
 ) {
+    // The process is gone before its exit status is sent.
+    let mut guard = Some(guard);
     let clock = model.store().clock().clone();
     // Output that depends on no network is written at once.
     let lag_us = if target.is_some() { lag(clock.speed()).as_micros() as Micros } else { 0 };
@@ -268,6 +304,11 @@ async fn drive(
             Some(ip) => {
                 let events = model.switchovers();
                 if owner.as_ref().is_none_or(|(_, at)| now - at >= OWNER_REFRESH_US) {
+                    if !pod.alive(model.store()) {
+                        drop(guard.take());
+                        let _ = tx.send(ExecOutput::Exit(SIGTERM_EXIT)).await;
+                        return;
+                    }
                     owner = Some((super::model::owner_of(model.store(), &events, ip), now));
                 }
                 let who = owner.as_ref().map_or(Owner::Nobody, |(o, _)| o.clone());
@@ -279,7 +320,10 @@ async fn drive(
             let (msg, last) = match e {
                 Emit::Out(s) => (ExecOutput::Stdout(Bytes::from(s)), false),
                 Emit::Err(s) => (ExecOutput::Stderr(Bytes::from(s)), false),
-                Emit::Exit(code) => (ExecOutput::Exit(code), true),
+                Emit::Exit(code) => {
+                    drop(guard.take());
+                    (ExecOutput::Exit(code), true)
+                }
             };
             if tx.send(msg).await.is_err() || last {
                 return;
