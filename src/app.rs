@@ -5,7 +5,7 @@
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command, OutputFormat, ResolveConfigArgs};
+use crate::cli::{Cli, Command, CompletionArgs, OutputFormat, ResolveConfigArgs};
 use crate::cluster::{self, Cluster};
 use crate::exit::Outcome;
 use crate::term::{self, Term};
@@ -13,12 +13,7 @@ use crate::term::{self, Term};
 /// Runs the command; the result maps to the exit code through [`crate::exit::exit_code`].
 pub fn run(cli: Cli, term: Term) -> anyhow::Result<Outcome> {
     match &cli.command {
-        Command::Completion(args) => {
-            let mut out = Vec::new();
-            crate::cli::write_completion(args.shell, &mut out);
-            term::write_stdout(&String::from_utf8_lossy(&out)).context("writing the completion script")?;
-            Ok(Outcome::Success)
-        }
+        Command::Completion(args) => completion(args),
         Command::ResolveConfig(args) => resolve_config(&cli, args, &term),
         _ => runtime()?.block_on(async {
             let cluster = Cluster::connect(&cli.global).await?;
@@ -28,21 +23,38 @@ pub fn run(cli: Cli, term: Term) -> anyhow::Result<Outcome> {
 }
 
 /// THE seam where the `check`, `run`, `cancel`, `status` and `probe` modules are wired in.
-///
-/// Until a module is integrated its command reports that it is not available in this build (exit 1).
-/// (The parameters are unused until then; the integrated commands take the cluster, their args and the terminal.)
-async fn run_cluster_command(_cluster: &Cluster, cli: &Cli, _term: &Term) -> anyhow::Result<Outcome> {
-    let name = match &cli.command {
-        Command::Check(_) => "check",
-        Command::Run(_) => "run",
-        Command::Cancel(_) => "cancel",
-        Command::Status(_) => "status",
-        Command::Probe(_) => "probe",
+async fn run_cluster_command(cluster: &Cluster, cli: &Cli, term: &Term) -> anyhow::Result<Outcome> {
+    match &cli.command {
+        Command::Check(args) => crate::check::command::command(cluster, args, term).await,
+        Command::Run(args) => crate::migrate::run_command(cluster, args, term).await,
+        Command::Cancel(args) => crate::migrate::cancel_command(cluster, args, term).await,
+        Command::Status(args) => crate::migrate::status_command(cluster, args, term).await,
+        Command::Probe(_) => anyhow::bail!("'probe' is not available in this build"),
         Command::Completion(_) | Command::ResolveConfig(_) => {
             anyhow::bail!("internal error: command dispatched to the cluster seam")
         }
+    }
+}
+
+/// `completion SHELL`: print the script; `completion install-kubectl`: install kubectl's completion helper.
+fn completion(args: &CompletionArgs) -> anyhow::Result<Outcome> {
+    use crate::kubectl_completion::{self as helper, Installed};
+    if let Some(shell) = args.target.shell() {
+        let mut out = Vec::new();
+        crate::cli::write_completion(shell, &mut out);
+        term::write_stdout(&String::from_utf8_lossy(&out)).context("writing the completion script")?;
+        return Ok(Outcome::Success);
+    }
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => helper::default_dir_for_current_exe()?,
     };
-    anyhow::bail!("'{name}' is not available in this build")
+    let line = match helper::install(&dir, args.force)? {
+        Installed::Written(path) => format!("installed {}\n", path.display()),
+        Installed::Unchanged(path) => format!("{} is already installed\n", path.display()),
+    };
+    term::write_stdout(&line).context("writing to stdout")?;
+    Ok(Outcome::Success)
 }
 
 /// `resolve-config`: what the kubeconfig resolves to (and, with `--ping`, the server version).

@@ -174,12 +174,13 @@ pub enum Command {
     /// Measure network downtime of a VM without migrating it, until Ctrl-C (e.g. while another tool moves it)
     #[command(after_help = "Exit codes: 0 measured, 1 error (the probe could not be placed or run), 2 usage.")]
     Probe(ProbeCmdArgs),
-    /// Print a shell completion script for the standalone kubectl-vmmigrate binary
-    #[command(long_about = "Print a shell completion script for the standalone kubectl-vmmigrate binary.\n\n\
+    /// Print a shell completion script (bash, zsh, fish, powershell), or install kubectl's completion helper
+    #[command(long_about = "Print a shell completion script for the standalone kubectl-vmmigrate binary, or install \
+        the helper that makes `kubectl vmmigrate <TAB>` complete.\n\n\
         Example: kubectl-vmmigrate completion bash > /etc/bash_completion.d/kubectl-vmmigrate\n\n\
-        For `kubectl vmmigrate <TAB>` (kubectl 1.26 and later), put an executable file named \
-        kubectl_complete-vmmigrate on your PATH (e.g. in ~/.krew/bin) containing:\n\n\
-        #!/bin/sh\n\
+        `kubectl vmmigrate completion install-kubectl` writes the executable kubectl_complete-vmmigrate next to the \
+        plugin (default: the directory of this executable; under krew, ${KREW_ROOT:-~/.krew}/bin), where kubectl \
+        1.26 and later finds it on PATH. It is a shell script that runs:\n\n\
         exec kubectl-vmmigrate __complete \"$@\"\n\n\
         It completes subcommands, flags, flag values, contexts from the kubeconfig, and namespaces and VM names \
         from the cluster.")]
@@ -431,9 +432,43 @@ pub struct ProbeCmdArgs {
 /// `completion` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct CompletionArgs {
-    /// The shell to generate the script for
-    #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    /// The shell to print the script for, or install-kubectl to install kubectl's completion helper
+    #[arg(value_enum, value_name = "SHELL|install-kubectl")]
+    pub target: CompletionTarget,
+    /// With install-kubectl: the directory to write kubectl_complete-vmmigrate into (default: next to the plugin)
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
+    /// With install-kubectl: replace a different existing kubectl_complete-vmmigrate
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// What `completion` produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionTarget {
+    /// Bash script
+    Bash,
+    /// Zsh script
+    Zsh,
+    /// Fish script
+    Fish,
+    /// PowerShell script
+    Powershell,
+    /// Install kubectl_complete-vmmigrate for `kubectl vmmigrate <TAB>`
+    InstallKubectl,
+}
+
+impl CompletionTarget {
+    /// The shell whose script to print, or `None` for `install-kubectl`.
+    pub fn shell(self) -> Option<clap_complete::Shell> {
+        match self {
+            CompletionTarget::Bash => Some(clap_complete::Shell::Bash),
+            CompletionTarget::Zsh => Some(clap_complete::Shell::Zsh),
+            CompletionTarget::Fish => Some(clap_complete::Shell::Fish),
+            CompletionTarget::Powershell => Some(clap_complete::Shell::PowerShell),
+            CompletionTarget::InstallKubectl => None,
+        }
+    }
 }
 
 /// `resolve-config` arguments.
@@ -468,6 +503,15 @@ impl Cli {
 
     /// Cross-flag rules clap's attributes cannot express.
     pub fn validate(&self) -> Result<(), clap::Error> {
+        if let Command::Completion(c) = &self.command
+            && c.target != CompletionTarget::InstallKubectl
+            && (c.dir.is_some() || c.force)
+        {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--dir and --force only apply to 'completion install-kubectl'\n",
+            ));
+        }
         if let Command::Run(run) = &self.command
             && !run.probe
             && run.probe_args.is_customised()

@@ -107,7 +107,7 @@ fn subcommand_help_describes_real_behaviour_and_exit_codes() {
                 "Exit codes:",
             ],
         ),
-        ("completion", &["bash", "zsh", "fish", "powershell"]),
+        ("completion", &["bash", "zsh", "fish", "powershell", "install-kubectl", "--dir", "--force"]),
     ];
     for (cmd, needles) in cases {
         let help = stdout_of(&[cmd, "--help"]);

@@ -378,7 +378,7 @@ async fn ping_over_websocket_exec_sees_the_haos_migration_outage() {
     })
     .await;
 
-    let argv = ["ping", "-D", "-O", "-n", "-i", "0.02", "-W", "1", "-w", "25", VM_IP];
+    let argv = ["ping", "-D", "-O", "-n", "-i", "0.02", "-W", "1", "-w", "40", VM_IP];
     let query: String = argv.iter().map(|a| format!("command={a}&")).collect();
     let url = format!(
         "{}/api/v1/namespaces/{ns}/pods/vmmigrate-probe/exec?{query}container=probe&stdout=true&stderr=true",
