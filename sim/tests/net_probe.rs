@@ -227,6 +227,12 @@ async fn a_missing_tool_fails_as_containerd_does() {
     let Some(ExecOutput::StartFailed(msg)) = end else { panic!("{end:?}") };
     assert!(msg.starts_with("failed to exec in container: failed to start exec \""), "{msg}");
     assert!(msg.ends_with("OCI runtime exec failed: exec failed: unable to start container process: exec: \"ping\": executable file not found in $PATH: unknown"), "{msg}");
+    // Any tool the image lacks, emulated or not.
+    let (_, _, end) = drain(exec.start(&store, request(&store, "alpine:3.22", &["curl", "-s", "http://x/"]))).await;
+    assert!(
+        matches!(&end, Some(ExecOutput::StartFailed(m)) if m.contains("exec: \"curl\": executable file not found")),
+        "{end:?}"
+    );
     let status = vmmigrate_sim::api::exec::start_failed_status(&msg);
     assert_eq!(status["reason"], "InternalError");
     assert_eq!(status["code"], 500);

@@ -136,8 +136,7 @@ impl NetExec {
     fn plan(&self, image: &Image, argv: &[String], at: Micros) -> Plan {
         let Some(cmd) = argv.first() else { return Plan::Basic(argv.to_vec()) };
         let name = cmd.rsplit('/').next().unwrap_or(cmd);
-        let emulated = matches!(name, "ping" | "sh");
-        if emulated && !image.has(name) {
+        if !image.has(name) {
             return Plan::StartFailed(runtime_start_error(cmd, &exec_id()));
         }
         match name {
