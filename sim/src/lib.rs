@@ -165,6 +165,8 @@ pub struct ClusterSim {
     pub sim: SimHandle,
     pub kubevirt: kubevirt::KubeVirtSim,
     pub applied: scenario::Applied,
+    /// The exec handler: the probe tools emulated against the network model (see [`net`]).
+    pub net: Arc<net::NetExec>,
     controllers: JoinHandle<()>,
 }
 
@@ -175,11 +177,14 @@ pub struct ClusterOptions {
     pub speed: f64,
     pub listen: SocketAddr,
     pub audit_log: Option<PathBuf>,
+    /// Run every exec'd command for real on the host, after this prefix (e.g. `["ip", "netns", "exec", "NS"]`;
+    /// empty: as is), instead of emulating the probe tools. For accuracy tests with real tools.
+    pub real_exec: Option<Vec<String>>,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        Self { speed: 1.0, listen: SocketAddr::from(([127, 0, 0, 1], 0)), audit_log: None }
+        Self { speed: 1.0, listen: SocketAddr::from(([127, 0, 0, 1], 0)), audit_log: None, real_exec: None }
     }
 }
 
@@ -197,15 +202,23 @@ impl ClusterSim {
         let applied = scenario.apply(&store)?;
         let kubevirt = kubevirt::KubeVirtSim::new(store.clone(), applied.behaviours.clone());
         let controllers = kubevirt.start();
+        let kv = kubevirt.clone();
+        let model = net::NetModel::new(store.clone(), Arc::new(move || kv.switchovers()));
+        let mut exec = net::NetExec::new(model, applied.images.clone());
+        if let Some(prefix) = opts.real_exec {
+            exec = exec.real(prefix);
+        }
+        let net = Arc::new(exec);
         let sim = Sim::start(SimOptions {
             admission: kubevirt.admission(),
+            exec: net.clone(),
             faults: applied.faults.clone(),
             listen: opts.listen,
             audit_log: opts.audit_log,
             ..SimOptions::new(store)
         })
         .await?;
-        Ok(Self { sim, kubevirt, applied, controllers })
+        Ok(Self { sim, kubevirt, applied, net, controllers })
     }
 
     /// Stops KubeVirt's controllers and the server.

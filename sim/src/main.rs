@@ -37,6 +37,13 @@ enum Command {
         /// How much faster than real time simulated time runs.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
+        /// Run exec'd commands for real on this host instead of emulating the probe tools.
+        #[arg(long)]
+        real_exec: bool,
+        /// With --real-exec: an argument put before every command (repeat it: `--real-exec-prefix ip
+        /// --real-exec-prefix netns --real-exec-prefix exec --real-exec-prefix NS`).
+        #[arg(long, requires = "real_exec")]
+        real_exec_prefix: Vec<String>,
     },
 }
 
@@ -46,6 +53,7 @@ async fn serve(
     kubeconfig_out: PathBuf,
     audit_log: Option<PathBuf>,
     speed: f64,
+    real_exec: Option<Vec<String>>,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(speed.is_finite() && speed > 0.0, "--speed must be a positive number, not {speed}");
     // Handlers first: a signal that arrives once `ready` is printed must stop the sim cleanly.
@@ -53,7 +61,7 @@ async fn serve(
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let scenario = Scenario::load(&scenario)?;
-    let cluster = ClusterSim::start(&scenario, ClusterOptions { speed, listen, audit_log }).await?;
+    let cluster = ClusterSim::start(&scenario, ClusterOptions { speed, listen, audit_log, real_exec }).await?;
     cluster
         .sim
         .write_kubeconfig(&kubeconfig_out, None)
@@ -71,8 +79,9 @@ async fn serve(
 async fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { scenario, listen, kubeconfig_out, audit_log, speed } => {
-            serve(scenario, listen, kubeconfig_out, audit_log, speed).await
+        Command::Serve { scenario, listen, kubeconfig_out, audit_log, speed, real_exec, real_exec_prefix } => {
+            let real_exec = real_exec.then_some(real_exec_prefix);
+            serve(scenario, listen, kubeconfig_out, audit_log, speed, real_exec).await
         }
     };
     if let Err(e) = result {

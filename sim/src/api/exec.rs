@@ -51,6 +51,20 @@ pub fn exit_status(command: &[String], code: i32) -> Value {
     })
 }
 
+/// The status-channel message when the runtime could not start the process: what the kubelet's
+/// `remotecommand.ServeExec` writes for an error that is not an exit code (`apierrors.NewInternalError`).
+pub fn start_failed_status(runtime_message: &str) -> Value {
+    let err = format!("error executing command in container: {runtime_message}");
+    json!({
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("Internal error occurred: {err}"),
+        "reason": "InternalError",
+        "details": {"causes": [{"message": err}]},
+        "code": 500
+    })
+}
+
 /// `GET /api/v1/namespaces/{ns}/pods/{name}/exec` with a websocket upgrade.
 pub fn exec(st: &Arc<ApiState>, ctx: &Ctx, ns: &str, name: &str) -> Result<Response, ApiError> {
     let q = &ctx.query;
@@ -147,6 +161,7 @@ impl Session {
                     }
                     Some(ExecOutput::Stdout(_) | ExecOutput::Stderr(_)) => {}
                     Some(ExecOutput::Exit(code)) => break exit_status(&command, code),
+                    Some(ExecOutput::StartFailed(msg)) => break start_failed_status(&msg),
                     None => break json!({"metadata": {}, "status": "Failure", "reason": "InternalError",
                         "message": "error executing command: the process ended without an exit status"}),
                 },

@@ -56,14 +56,19 @@ pub enum ExecOutput {
     Stderr(Bytes),
     /// The exit code; 0 is success.
     Exit(i32),
+    /// The runtime could not start the process (containerd's `failed to exec in container: ...`): the kubelet
+    /// answers with an `InternalError` status `error executing command in container: <message>` and no exit code
+    /// (see [`super::exec::start_failed_status`]). The last message, instead of `Exit`.
+    StartFailed(String),
 }
 
 /// Runs commands "inside" containers.
 pub trait ExecHandler: Send + Sync {
     /// Starts the command and returns its output. When the receiver is dropped (the client went away) the
     /// process must stop: the handler notices a failed send and ends, so that nothing outlives its client.
-    /// An error before start (for example a missing executable) is reported as output plus `Exit`, as a runtime
-    /// would (`exec: "ping": executable file not found in $PATH`, exit 127 style).
+    /// An error before start (for example a missing executable) is reported as `StartFailed` with the runtime's
+    /// message, as containerd does (`OCI runtime exec failed: ... exec: "ping": executable file not found in
+    /// $PATH: unknown`), or as output plus `Exit(127)` for a shell's own "not found".
     fn start(&self, store: &Store, req: ExecRequest) -> mpsc::Receiver<ExecOutput>;
 }
 

@@ -38,6 +38,37 @@ fn meta<'a>(o: &'a Value, f: &str) -> &'a str {
     o["metadata"][f].as_str().unwrap_or_default()
 }
 
+/// One node selector requirement (`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`) on a value.
+fn requirement(req: &Value, value: Option<&str>) -> bool {
+    let values: Vec<&str> =
+        req["values"].as_array().map(|v| v.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let number = |v: Option<&str>| v.and_then(|v| v.parse::<i64>().ok());
+    match req["operator"].as_str() {
+        Some("In") => value.is_some_and(|v| values.contains(&v)),
+        Some("NotIn") => value.is_none_or(|v| !values.contains(&v)),
+        Some("Exists") => value.is_some(),
+        Some("DoesNotExist") => value.is_none(),
+        Some("Gt") => matches!((number(value), number(values.first().copied())), (Some(a), Some(b)) if a > b),
+        Some("Lt") => matches!((number(value), number(values.first().copied())), (Some(a), Some(b)) if a < b),
+        _ => false,
+    }
+}
+
+/// Whether `node` satisfies the pod's required node affinity (terms ORed, requirements within a term ANDed;
+/// a term without requirements matches nothing; `matchFields` knows `metadata.name`).
+fn affinity_matches(pod: &Value, node: &Value) -> bool {
+    let path = "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms";
+    let Some(terms) = pod.pointer(path).and_then(Value::as_array) else { return true };
+    terms.iter().any(|term| {
+        let exprs = term["matchExpressions"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let fields = term["matchFields"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let labels = &node["metadata"]["labels"];
+        (!exprs.is_empty() || !fields.is_empty())
+            && exprs.iter().all(|e| requirement(e, e["key"].as_str().and_then(|k| labels[k].as_str())))
+            && fields.iter().all(|f| f["key"] == "metadata.name" && requirement(f, node["metadata"]["name"].as_str()))
+    })
+}
+
 /// 64 random hex digits, the length of container IDs and image digests.
 fn hex64() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
@@ -81,7 +112,7 @@ pub fn schedule(pod: &Value, nodes: &[Value]) -> Result<String, String> {
             not_ready += 1;
         } else if n["spec"]["unschedulable"] == true {
             unschedulable += 1;
-        } else if selector.is_some_and(|s| s.iter().any(|(k, v)| &labels[k] != v)) {
+        } else if selector.is_some_and(|s| s.iter().any(|(k, v)| &labels[k] != v)) || !affinity_matches(pod, n) {
             selector_miss += 1;
         } else if let Some(t) = untolerated {
             taints.push(format!("{{{}: {}}}", t["key"].as_str().unwrap_or(""), t["value"].as_str().unwrap_or("")));
@@ -358,5 +389,30 @@ mod tests {
         );
         let pod = json!({"spec": {"nodeSelector": {"role": "cp"}, "tolerations": [{"operator": "Exists"}]}});
         assert_eq!(schedule(&pod, &nodes).unwrap(), "cp");
+    }
+
+    #[test]
+    fn scheduler_honours_required_node_affinity() {
+        let nodes = [
+            node("w1", true, json!({"kubernetes.io/hostname": "w1", "disk": "hdd"}), json!([])),
+            node("w2", true, json!({"kubernetes.io/hostname": "w2", "disk": "ssd"}), json!([])),
+            node("w3", true, json!({"kubernetes.io/hostname": "w3"}), json!([])),
+        ];
+        let with = |terms: Value| json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}}});
+        // The prober pod: neither the source nor the target node.
+        let not_in = with(
+            json!([{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "NotIn", "values": ["w1", "w2"]}]}]),
+        );
+        assert_eq!(schedule(&not_in, &nodes).unwrap(), "w3");
+        let by_field = with(json!([{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["w2"]}]}]));
+        assert_eq!(schedule(&by_field, &nodes).unwrap(), "w2");
+        let ored = with(json!([{"matchExpressions": [{"key": "disk", "operator": "In", "values": ["nvme"]}]},
+                               {"matchExpressions": [{"key": "disk", "operator": "DoesNotExist"}]}]));
+        assert_eq!(schedule(&ored, &nodes).unwrap(), "w3");
+        let none = with(
+            json!([{"matchExpressions": [{"key": "disk", "operator": "Exists"}, {"key": "disk", "operator": "NotIn", "values": ["hdd", "ssd"]}]}]),
+        );
+        assert!(schedule(&none, &nodes).unwrap_err().contains("3 node(s) didn't match Pod's node affinity/selector"));
+        assert!(schedule(&with(json!([{}])), &nodes).is_err(), "a term without requirements matches nothing");
     }
 }

@@ -529,7 +529,8 @@ pub struct ImageTools {
     /// Tools absent from the image (`ping`, `curl`, `wget`, `sh`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_tools: Vec<String>,
-    /// Which `ping` the image has: `iputils` (default) or `busybox`.
+    /// Which `ping` the image has: `iputils` (default), `busybox` or `busybox-nofancy` (BusyBox built without
+    /// `FEATURE_FANCY_PING`); see `net::ping::Flavour::from_variant`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping_variant: Option<String>,
 }
