@@ -23,21 +23,17 @@ pub fn run(cli: Cli, term: Term) -> anyhow::Result<Outcome> {
 }
 
 /// THE seam where the `check`, `run`, `cancel`, `status` and `probe` modules are wired in.
-///
-/// Until a module is integrated its command reports that it is not available in this build (exit 1).
-/// (The parameters are unused until then; the integrated commands take the cluster, their args and the terminal.)
-async fn run_cluster_command(_cluster: &Cluster, cli: &Cli, _term: &Term) -> anyhow::Result<Outcome> {
-    let name = match &cli.command {
-        Command::Check(_) => "check",
-        Command::Run(_) => "run",
-        Command::Cancel(_) => "cancel",
-        Command::Status(_) => "status",
-        Command::Probe(_) => "probe",
+async fn run_cluster_command(cluster: &Cluster, cli: &Cli, term: &Term) -> anyhow::Result<Outcome> {
+    match &cli.command {
+        Command::Check(args) => crate::check::command::command(cluster, args, term).await,
+        Command::Run(args) => crate::migrate::run_command(cluster, args, term).await,
+        Command::Cancel(args) => crate::migrate::cancel_command(cluster, args, term).await,
+        Command::Status(args) => crate::migrate::status_command(cluster, args, term).await,
+        Command::Probe(_) => anyhow::bail!("'probe' is not available in this build"),
         Command::Completion(_) | Command::ResolveConfig(_) => {
             anyhow::bail!("internal error: command dispatched to the cluster seam")
         }
-    };
-    anyhow::bail!("'{name}' is not available in this build")
+    }
 }
 
 /// `completion SHELL`: print the script; `completion install-kubectl`: install kubectl's completion helper.

@@ -95,6 +95,7 @@ impl Sim {
             faults: faults.clone(),
             audit: audit.clone(),
             address: addr.to_string(),
+            pod_lifecycle: opts.pod_lifecycle,
             shutdown: shutdown_rx.clone(),
         });
         Kubelet::spawn(opts.store.clone(), opts.pod_lifecycle, shutdown_rx.clone());

@@ -48,6 +48,10 @@ async fn serve(
     speed: f64,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(speed.is_finite() && speed > 0.0, "--speed must be a positive number, not {speed}");
+    // Handlers first: a signal that arrives once `ready` is printed must stop the sim cleanly.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let scenario = Scenario::load(&scenario)?;
     let cluster = ClusterSim::start(&scenario, ClusterOptions { speed, listen, audit_log }).await?;
     cluster
@@ -55,17 +59,11 @@ async fn serve(
         .write_kubeconfig(&kubeconfig_out, None)
         .with_context(|| format!("cannot write the kubeconfig {}", kubeconfig_out.display()))?;
     println!("ready {}", cluster.sim.url());
-    wait_for_signal().await?;
-    cluster.shutdown().await;
-    Ok(())
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
         _ = term.recv() => {}
+        _ = int.recv() => {}
     }
+    cluster.shutdown().await;
     Ok(())
 }
 

@@ -53,6 +53,59 @@ pub fn validate_object(value: &Value) -> Result<(), Vec<String>> {
     }
 }
 
+/// The fields of `value` that its definition does not know (`spec.foo`, `spec.containers[0].bar`), in order; with
+/// `prune` they are removed, as decoding (built-in kinds) or structural pruning (custom resources) does on the API
+/// server. Nothing else is checked.
+pub fn unknown_fields(definition: &str, value: &mut Value, prune: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(schema) = spec().and_then(|s| s.definitions.get(definition).map(|d| (s, d))) {
+        walk_unknown(schema.0, schema.1, value, "", prune, &mut out);
+    }
+    out
+}
+
+fn walk_unknown(spec: &Spec, schema: &Value, v: &mut Value, path: &str, prune: bool, out: &mut Vec<String>) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        if let Some(def) = spec.definitions.get(r.trim_start_matches("#/definitions/")) {
+            walk_unknown(spec, def, v, path, prune, out);
+        }
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties");
+            let mut unknown = Vec::new();
+            for (k, child) in map.iter_mut() {
+                let child_path = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                match (props.and_then(|p| p.get(k)), additional) {
+                    (Some(s), _) => walk_unknown(spec, s, child, &child_path, prune, out),
+                    (None, Some(s)) if s.is_object() => walk_unknown(spec, s, child, &child_path, prune, out),
+                    (None, Some(_)) => {}
+                    (None, None) if props.is_none() => {}
+                    (None, None) => {
+                        out.push(child_path);
+                        unknown.push(k.clone());
+                    }
+                }
+            }
+            if prune {
+                for k in unknown {
+                    map.remove(&k);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (i, item) in items.iter_mut().enumerate() {
+                    walk_unknown(spec, item_schema, item, &format!("{path}[{i}]"), prune, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -193,6 +246,24 @@ mod tests {
         }
         let nodes: Value = serde_json::from_str(include_str!("../../testdata/kubevirt/nodes.json")).unwrap();
         assert_eq!(validate("io.k8s.api.core.v1.NodeList", &nodes), Ok(()));
+    }
+
+    #[test]
+    fn unknown_fields_are_found_deep_and_pruned() {
+        let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"any": "x"}, "nope": 1},
+            "spec": {"containers": [{"name": "c", "image": "i", "imagePolicy": "x", "resources": {"limits": {"cpu": "1"}}}],
+                     "nodeSelector": {"a": "b"}}});
+        let pod_def = "io.k8s.api.core.v1.Pod";
+        assert_eq!(
+            unknown_fields(pod_def, &mut pod.clone(), false),
+            ["metadata.nope", "spec.containers[0].imagePolicy"]
+        );
+        unknown_fields(pod_def, &mut pod, true);
+        assert!(unknown_fields(pod_def, &mut pod, false).is_empty());
+        assert_eq!(pod["spec"]["nodeSelector"]["a"], "b");
+        let mut m = json!({"spec": {"vmiName": "v", "vmi": "typo"}, "status": {"migrationState": {"completed": true}}});
+        assert_eq!(unknown_fields("v1.VirtualMachineInstanceMigration", &mut m, false), ["spec.vmi"]);
+        assert!(unknown_fields("no.such.Thing", &mut m, true).is_empty());
     }
 
     #[test]

@@ -58,10 +58,20 @@ async fn kubectl_creates_and_follows_a_migration() {
     let vmim = r#"{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
         "metadata": {"generateName": "kubevirt-migrate-vm-"},
         "spec": {"vmiName": "no-such-vmi", "addedNodeSelector": {"a": "b"}}}"#;
+    // kubectl validates on the server, strictly, by default: the v1.6+ field is an error against v1.5's schema.
     let kc2 = kc.clone();
     let (ok, _, err) =
         tokio::task::spawn_blocking(move || kubectl(&kc2, &["create", "-f", "-"], Some(vmim))).await.unwrap();
     assert!(!ok);
+    assert!(err.contains("strict decoding error: unknown field \"spec.addedNodeSelector\""), "{err}");
+    // With --validate=warn the field is pruned with a warning, and the webhooks have their say.
+    let kc2 = kc.clone();
+    let (ok, _, err) =
+        tokio::task::spawn_blocking(move || kubectl(&kc2, &["create", "--validate=warn", "-f", "-"], Some(vmim)))
+            .await
+            .unwrap();
+    assert!(!ok);
+    assert!(err.contains("Warning: unknown field \"spec.addedNodeSelector\""), "{err}");
     assert!(
         err.contains("admission webhook \"migration-create-validator.kubevirt.io\" denied the request: the VMI \"tenant-root/no-such-vmi\" does not exist"),
         "{err}"
@@ -69,10 +79,11 @@ async fn kubectl_creates_and_follows_a_migration() {
 
     let good = vmim.replace("no-such-vmi", "vm-instance-haos");
     let kc2 = kc.clone();
-    let (ok, out, err) =
-        tokio::task::spawn_blocking(move || kubectl(&kc2, &["create", "-f", "-", "-o", "json"], Some(&good)))
-            .await
-            .unwrap();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || {
+        kubectl(&kc2, &["create", "--validate=warn", "-f", "-", "-o", "json"], Some(&good))
+    })
+    .await
+    .unwrap();
     assert!(ok, "{err}");
     let created: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(created["spec"], serde_json::json!({"vmiName": "vm-instance-haos"}), "addedNodeSelector pruned");
@@ -82,7 +93,9 @@ async fn kubectl_creates_and_follows_a_migration() {
     let again = vmim.replace("no-such-vmi", "vm-instance-haos");
     let kc2 = kc.clone();
     let (ok, _, err) =
-        tokio::task::spawn_blocking(move || kubectl(&kc2, &["create", "-f", "-"], Some(&again))).await.unwrap();
+        tokio::task::spawn_blocking(move || kubectl(&kc2, &["create", "--validate=warn", "-f", "-"], Some(&again)))
+            .await
+            .unwrap();
     assert!(!ok);
     assert!(err.contains("in-flight migration detected. Active migration job ("), "{err}");
 

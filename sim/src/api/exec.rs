@@ -67,10 +67,18 @@ pub fn exec(st: &Arc<ApiState>, ctx: &Ctx, ns: &str, name: &str) -> Result<Respo
         // The kubelet's answer, which kubectl shows as "unable to upgrade connection: ...".
         return Err(ApiError::new(500, "InternalError", format!("container not found (\"{container}\")")));
     }
-    let is_ws = ctx.header(header::UPGRADE).is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    let upgrade_to = ctx.header(header::UPGRADE);
+    let is_ws = upgrade_to.is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
     let key = ctx.header(header::SEC_WEBSOCKET_KEY).map(str::to_string);
     let (Some(key), true) = (key, is_ws) else {
-        return Err(ApiError::bad_request("Upgrade request required"));
+        return Err(match upgrade_to {
+            // kubectl falls back to SPDY when the websocket upgrade fails; the request was valid, the protocol not.
+            Some(other) => ApiError::bad_request(format!(
+                "vmmigrate-sim serves exec over websocket only ({}), not {other}",
+                PROTOCOLS.join(", ")
+            )),
+            None => ApiError::bad_request("Upgrade request required"),
+        });
     };
     let offered = ctx.headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok());
     let Some(protocol) = pick_protocol(offered) else {
@@ -176,7 +184,7 @@ impl Session {
 pub struct BasicExec;
 
 impl BasicExec {
-    /// What a basic command prints and its exit code, or `None` for `sleep`.
+    /// What a basic command prints and its exit code, or, for `sleep`, how long to sleep (simulated).
     fn run(req: &ExecRequest) -> Result<(Vec<ExecOutput>, i32), Duration> {
         let pod_name = req.pod["metadata"]["name"].as_str().unwrap_or_default();
         let args: Vec<&str> = req.command.iter().map(String::as_str).collect();

@@ -3,10 +3,11 @@
 //! - with pod lifecycle on: a Pending pod without a node is bound to a Ready, schedulable node whose labels match
 //!   its `nodeSelector` and whose NoSchedule/NoExecute taints it tolerates, or gets `PodScheduled=False`
 //!   (Unschedulable); a Pending pod on a node without container statuses starts Running with a pod IP from
-//!   10.244.0.0/16.
+//!   10.244.0.0/16; a pod deleted gracefully is removed once its containers stopped (a simulated second).
 //!
-//! It never touches pods that already have container statuses, so controllers that model pods themselves (the
-//! KubeVirt launcher pods) keep control of them.
+//! Pods controlled by a custom resource (a controller ownerReference outside the core, `apps` and `batch`
+//! groups) are left to that resource's controller, which in the sim models their scheduling and start itself;
+//! so are pods that already have container statuses.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -30,10 +31,26 @@ pub struct Kubelet {
     lifecycle: bool,
     next_ip: AtomicU32,
     starting: Mutex<HashSet<String>>,
+    terminating: Mutex<HashSet<String>>,
 }
 
 fn meta<'a>(o: &'a Value, f: &str) -> &'a str {
     o["metadata"][f].as_str().unwrap_or_default()
+}
+
+/// 64 random hex digits, the length of container IDs and image digests.
+fn hex64() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// Whether a pod is controlled by a custom resource, whose in-sim controller schedules and starts it.
+pub fn managed_elsewhere(pod: &Value) -> bool {
+    pod["metadata"]["ownerReferences"].as_array().is_some_and(|refs| {
+        refs.iter().any(|r| {
+            let group = r["apiVersion"].as_str().and_then(|a| a.rsplit_once('/')).map_or("", |(g, _)| g);
+            r["controller"] == true && !matches!(group, "" | "apps" | "batch")
+        })
+    })
 }
 
 /// The scheduler's choice among `nodes` for `pod`: a node name, or the Unschedulable message.
@@ -90,6 +107,9 @@ pub fn schedule(pod: &Value, nodes: &[Value]) -> Result<String, String> {
         i += same;
     }
     let n = nodes.len();
+    if n == 0 {
+        return Err("no nodes available to schedule pods".to_string());
+    }
     Err(format!(
         "0/{n} nodes are available: {}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling.",
         reasons.join(", ")
@@ -100,7 +120,13 @@ impl Kubelet {
     /// Starts the kubelet on the store; it stops when `shutdown` turns true. `lifecycle` turns on scheduling and
     /// starting of plain pods; ephemeral containers are always handled.
     pub fn spawn(store: Store, lifecycle: bool, mut shutdown: watch::Receiver<bool>) {
-        let k = Arc::new(Kubelet { store, lifecycle, next_ip: AtomicU32::new(10), starting: Mutex::default() });
+        let k = Arc::new(Kubelet {
+            store,
+            lifecycle,
+            next_ip: AtomicU32::new(10),
+            starting: Mutex::default(),
+            terminating: Mutex::default(),
+        });
         let mut events = k.store.subscribe();
         // Pods that exist already are looked at once.
         for pod in k.store.list(&PODS, None).0 {
@@ -130,10 +156,14 @@ impl Kubelet {
 
     async fn on_pod(self: Arc<Self>, pod: Value) {
         if pod["metadata"].get("deletionTimestamp").is_some() {
+            if self.lifecycle && !managed_elsewhere(&pod) {
+                self.terminate(&pod).await;
+            }
             return;
         }
         self.ephemeral(&pod).await;
-        if !self.lifecycle || pod["status"]["phase"].as_str().is_some_and(|p| p != "Pending") {
+        if !self.lifecycle || managed_elsewhere(&pod) || pod["status"]["phase"].as_str().is_some_and(|p| p != "Pending")
+        {
             return;
         }
         if pod["status"].get("containerStatuses").is_some() {
@@ -184,16 +214,27 @@ impl Kubelet {
             if let Some(statuses) = p["status"]["ephemeralContainerStatuses"].as_array_mut() {
                 for s in statuses.iter_mut().filter(|s| names.contains(&s["name"])) {
                     s["state"] = json!({"running": {"startedAt": started}});
-                    s["containerID"] = json!(format!("containerd://{}", uuid::Uuid::new_v4().simple()));
-                    s["imageID"] = json!(format!(
-                        "{}@sha256:{}",
-                        s["image"].as_str().unwrap_or(""),
-                        uuid::Uuid::new_v4().simple()
-                    ));
+                    s["containerID"] = json!(format!("containerd://{}", hex64()));
+                    s["imageID"] = json!(format!("{}@sha256:{}", s["image"].as_str().unwrap_or(""), hex64()));
                 }
             }
             Ok(())
         });
+    }
+
+    /// Stops a pod being deleted gracefully and removes it (its containers stop within a simulated second).
+    async fn terminate(&self, pod: &Value) {
+        let grace = pod["metadata"]["deletionGracePeriodSeconds"].as_u64().unwrap_or(0);
+        let uid = meta(pod, "uid").to_string();
+        if grace == 0 || !self.terminating.lock().await.insert(uid.clone()) {
+            return;
+        }
+        self.store.clock().sleep(Duration::from_secs(grace.min(1))).await;
+        let (ns, name) = Self::key(pod);
+        if self.store.get(&PODS, Some(&ns), &name).is_ok_and(|p| meta(&p, "uid") == uid) {
+            let _ = self.store.delete(&PODS, Some(&ns), &name, false);
+        }
+        self.terminating.lock().await.remove(&uid);
     }
 
     fn bind(&self, pod: &Value) {
@@ -247,8 +288,8 @@ impl Kubelet {
                     cs.iter()
                         .map(|c| {
                             json!({"name": c["name"], "image": c["image"], "ready": true, "restartCount": 0, "started": true,
-                                "imageID": format!("{}@sha256:{}", c["image"].as_str().unwrap_or(""), uuid::Uuid::new_v4().simple()),
-                                "containerID": format!("containerd://{}", uuid::Uuid::new_v4().simple()),
+                                "imageID": format!("{}@sha256:{}", c["image"].as_str().unwrap_or(""), hex64()),
+                                "containerID": format!("containerd://{}", hex64()),
                                 "state": {"running": {"startedAt": now}}, "lastState": {}})
                         })
                         .collect()
@@ -279,6 +320,16 @@ mod tests {
     fn node(name: &str, ready: bool, labels: Value, taints: Value) -> Value {
         json!({"metadata": {"name": name, "labels": labels}, "spec": {"taints": taints},
                "status": {"conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]}})
+    }
+
+    #[test]
+    fn pods_of_custom_controllers_are_managed_elsewhere() {
+        let owned = |api: &str, controller: bool| json!({"metadata": {"ownerReferences": [{"apiVersion": api, "kind": "X", "name": "x", "uid": "u", "controller": controller}]}});
+        assert!(managed_elsewhere(&owned("kubevirt.io/v1", true)));
+        assert!(!managed_elsewhere(&owned("kubevirt.io/v1", false)));
+        assert!(!managed_elsewhere(&owned("apps/v1", true)));
+        assert!(!managed_elsewhere(&owned("v1", true)));
+        assert!(!managed_elsewhere(&json!({"metadata": {}})));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod exec;
 pub mod faults;
+pub mod fields;
 pub mod hooks;
 pub mod kubeconfig;
 pub mod kubelet;

@@ -70,6 +70,23 @@ pub fn waiting_reason(pod: &Value, container: &str) -> Option<String> {
         .map(|w| w.get("reason").and_then(Value::as_str).unwrap_or("ContainerCreating").to_string())
 }
 
+/// The grace period of a pod's deletion (the pod strategy's `CheckGracefulDelete`): `None` (at once) for a pod no
+/// node runs or that has finished; else `gracePeriodSeconds` of the DeleteOptions, or the pod's
+/// `terminationGracePeriodSeconds`, or 30.
+pub fn grace_period(pod: &Value, opts: &Value) -> Option<u64> {
+    let unscheduled = pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty);
+    let finished = matches!(pod["status"]["phase"].as_str(), Some("Succeeded" | "Failed"));
+    if unscheduled || finished {
+        return None;
+    }
+    Some(
+        opts["gracePeriodSeconds"]
+            .as_u64()
+            .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_u64())
+            .unwrap_or(30),
+    )
+}
+
 /// What the pod strategy does on create: status starts Pending, and the defaults a client usually relies on.
 pub fn prepare_create(pod: &mut Value) {
     pod["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
@@ -173,6 +190,19 @@ mod tests {
     fn pod(containers: &[&str]) -> Value {
         let cs: Vec<Value> = containers.iter().map(|n| json!({"name": n, "image": "img:1"})).collect();
         json!({"metadata": {"name": "p"}, "spec": {"containers": cs}, "status": {"phase": "Running"}})
+    }
+
+    #[test]
+    fn grace_periods_follow_the_pod_strategy() {
+        let mut p = pod(&["a"]);
+        assert_eq!(grace_period(&p, &json!({})), None, "not scheduled");
+        p["spec"]["nodeName"] = json!("n1");
+        assert_eq!(grace_period(&p, &json!({})), Some(30));
+        p["spec"]["terminationGracePeriodSeconds"] = json!(5);
+        assert_eq!(grace_period(&p, &json!({})), Some(5));
+        assert_eq!(grace_period(&p, &json!({"gracePeriodSeconds": 0})), Some(0));
+        p["status"]["phase"] = json!("Succeeded");
+        assert_eq!(grace_period(&p, &json!({})), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::resources::{PODS, ResourceType};
+use super::resources::{EVENTS, NAMESPACES, NODES, PODS, ResourceType};
 
 /// One requirement of a label selector.
 #[derive(Clone, Debug, PartialEq)]
@@ -146,16 +146,31 @@ impl FieldSelector {
 
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(f, want, neg)| {
-            let path = format!("/{}", f.replace('.', "/"));
-            let have = obj.pointer(&path).and_then(Value::as_str).unwrap_or("");
-            (have == want) != *neg
+            // An event's `source` selects on its source component.
+            let path =
+                if f == "source" { "/source/component".to_string() } else { format!("/{}", f.replace('.', "/")) };
+            let have = match obj.pointer(&path) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Bool(b)) => b.to_string(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            (have == *want) != *neg
         })
     }
 }
 
 fn supported_field(rt: &ResourceType, f: &str) -> bool {
     matches!(f, "metadata.name" | "metadata.namespace")
-        || (rt == &PODS && matches!(f, "spec.nodeName" | "status.phase" | "spec.restartPolicy" | "status.podIP"))
+        || (rt == &PODS
+            && matches!(
+                f,
+                "spec.nodeName" | "status.phase" | "spec.restartPolicy" | "status.podIP" | "spec.schedulerName"
+            ))
+        || (rt == &EVENTS
+            && (f.starts_with("involvedObject.") || matches!(f, "reason" | "reportingComponent" | "source" | "type")))
+        || (rt == &NAMESPACES && f == "status.phase")
+        || (rt == &NODES && f == "spec.unschedulable")
 }
 
 /// Both selectors of a request.
@@ -333,6 +348,11 @@ mod tests {
         let f = FieldSelector::parse("spec.nodeName=n1,status.phase!=Pending,metadata.name==p", &PODS).unwrap();
         assert!(f.matches(&o));
         assert!(!FieldSelector::parse("metadata.namespace=other", &PODS).unwrap().matches(&o));
+        let node = json!({"spec": {"unschedulable": true}});
+        assert!(FieldSelector::parse("spec.unschedulable=true", &NODES).unwrap().matches(&node));
+        let ev = json!({"involvedObject": {"name": "p", "uid": "u"}, "source": {"component": "kubelet"}});
+        let f = FieldSelector::parse("involvedObject.name=p,involvedObject.uid=u,source=kubelet", &EVENTS).unwrap();
+        assert!(f.matches(&ev));
         let err = FieldSelector::parse("spec.nodeName=n1", &super::super::resources::CONFIGMAPS).unwrap_err();
         assert_eq!((err.code, err.message.as_str()), (400, "field label not supported: spec.nodeName"));
     }

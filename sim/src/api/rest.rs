@@ -7,14 +7,15 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::fields::{self, FieldValidation};
 use super::hooks::{AdmissionRequest, Operation};
 use super::patch::{self, PatchType};
-use super::pods;
 use super::query::{CONTINUE_EXPIRED, Continue};
 use super::resources::{self, ResourceType};
-use super::server::{ApiState, Ctx, json_response};
+use super::server::{ApiState, Ctx, error_response, json_response};
 use super::store::UpdateMode;
 use super::table;
+use super::{kubelet, pods};
 
 fn meta<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     obj["metadata"][field].as_str()
@@ -56,15 +57,36 @@ pub fn list(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str
     let sel = q.selectors(rt)?;
     let limit = q.number("limit")?.filter(|l| *l > 0);
     let token = q.get("continue").filter(|c| !c.is_empty()).map(Continue::decode).transpose()?;
-    if let Some(t) = &token
-        && t.rv < st.store.oldest_rv()
-    {
-        let mut e = ApiError::expired(CONTINUE_EXPIRED);
-        e.details = Some(json!({}));
-        return Err(e);
-    }
-    let (items, current_rv) = st.store.list(rt, ns);
-    let snapshot_rv = token.as_ref().map_or(current_rv, |t| t.rv);
+    let exact = match (q.get("resourceVersionMatch"), q.number("resourceVersion")?) {
+        (Some("Exact"), Some(rv)) if rv > 0 => Some(rv),
+        _ => None,
+    };
+    // Later pages come from the first page's snapshot, as etcd serves them.
+    let (items, snapshot_rv) = match (&token, exact) {
+        (Some(t), _) => {
+            let items = st.store.list_at(rt, ns, t.rv).map_err(|_| {
+                let mut e = ApiError::expired(CONTINUE_EXPIRED);
+                e.details = Some(json!({}));
+                e
+            })?;
+            (items, t.rv)
+        }
+        (None, Some(rv)) if rv > st.store.current_rv() => {
+            return Err(ApiError::new(
+                504,
+                "Timeout",
+                format!("Timeout: Too large resource version: {rv}, current: {}", st.store.current_rv()),
+            ));
+        }
+        (None, Some(rv)) => {
+            let items = st
+                .store
+                .list_at(rt, ns, rv)
+                .map_err(|_| ApiError::expired("The resourceVersion for the provided list is too old."))?;
+            (items, rv)
+        }
+        (None, None) => st.store.list(rt, ns),
+    };
     let key = |o: &Value| (meta(o, "namespace").unwrap_or("").to_string(), meta(o, "name").unwrap_or("").to_string());
     let mut matching: Vec<Value> = items
         .into_iter()
@@ -146,6 +168,32 @@ fn check_name(rt: &'static ResourceType, name: &str) -> Result<(), ApiError> {
     Err(ApiError::invalid(rt, rt.kind, name, &[("metadata.name", &msg)]))
 }
 
+/// Checks the fields of a written object (see [`fields::check_write`]).
+fn validate_fields(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> Result<Vec<String>, ApiError> {
+    fields::check_write(rt, FieldValidation::parse(ctx.query.get("fieldValidation"))?, obj, old)
+}
+
+/// The answer of a write, the object or the error, with the warnings collected on the way as `Warning` headers
+/// (`299 - "<text>"`) either way, as the real server's warning recorder sends them.
+fn answer(result: Result<(u16, Value), ApiError>, warnings: &[String]) -> Response {
+    let mut r = match result {
+        Ok((code, body)) => json_response(code, &body),
+        Err(e) => error_response(&e),
+    };
+    for w in warnings {
+        let quoted = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
+        if let Ok(v) = axum::http::HeaderValue::from_str(&quoted) {
+            r.headers_mut().append(axum::http::header::WARNING, v);
+        }
+    }
+    r
+}
+
 /// What the type's registry strategy does to a new object.
 fn prepare_create(rt: &'static ResourceType, obj: &mut Value) {
     if rt == &resources::PODS {
@@ -165,6 +213,18 @@ fn prepare_create(rt: &'static ResourceType, obj: &mut Value) {
 
 /// `POST` of a collection.
 pub fn create(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str>) -> Result<Response, ApiError> {
+    let mut warnings = Vec::new();
+    let result = create_object(st, ctx, rt, ns, &mut warnings).map(|o| (201, o));
+    Ok(answer(result, &warnings))
+}
+
+fn create_object(
+    st: &ApiState,
+    ctx: &Ctx,
+    rt: &'static ResourceType,
+    ns: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Result<Value, ApiError> {
     let dry_run = ctx.query.dry_run()?;
     let mut obj = ctx.json_body()?;
     check_namespace(&obj, ns)?;
@@ -172,6 +232,10 @@ pub fn create(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&s
     if let Some(name) = meta(&obj, "name").filter(|n| !n.is_empty()) {
         check_name(rt, name)?;
     }
+    if meta(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
+        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+    }
+    *warnings = validate_fields(ctx, rt, &mut obj, None)?;
     if let Some(e) = st.faults.create_error(rt.plural) {
         return Err(e);
     }
@@ -179,8 +243,7 @@ pub fn create(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&s
     let name = meta(&obj, "name").unwrap_or_default().to_string();
     let t = Target { rt, ns, name: &name, sub: None, dry_run };
     admit(st, Operation::Create, &t, None, &mut obj)?;
-    let created = st.store.create(rt, ns, obj, dry_run)?;
-    Ok(json_response(201, &created))
+    st.store.create(rt, ns, obj, dry_run)
 }
 
 fn update_mode(sub: Option<&str>) -> Result<UpdateMode, ApiError> {
@@ -214,13 +277,20 @@ pub fn update(
     name: &str,
     sub: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let dry_run = ctx.query.dry_run()?;
-    let obj = ctx.json_body()?;
-    check_namespace(&obj, ns)?;
-    check_kind(&obj, rt)?;
-    let old = st.store.get(rt, ns, name)?;
-    let t = Target { rt, ns, name, sub, dry_run };
-    Ok(json_response(200, &write(st, &t, &old, obj)?))
+    let mut warnings = Vec::new();
+    let t = Target { rt, ns, name, sub, dry_run: false };
+    let result = update_object(st, ctx, t, &mut warnings).map(|o| (200, o));
+    Ok(answer(result, &warnings))
+}
+
+fn update_object(st: &ApiState, ctx: &Ctx, t: Target<'_>, warnings: &mut Vec<String>) -> Result<Value, ApiError> {
+    let t = Target { dry_run: ctx.query.dry_run()?, ..t };
+    let mut obj = ctx.json_body()?;
+    check_namespace(&obj, t.ns)?;
+    check_kind(&obj, t.rt)?;
+    let old = st.store.get(t.rt, t.ns, t.name)?;
+    *warnings = validate_fields(ctx, t.rt, &mut obj, Some(&old))?;
+    write(st, &t, &old, obj)
 }
 
 /// `PATCH`: applies the patch to the stored object and writes it as an update; retried on a conflict unless
@@ -233,7 +303,21 @@ pub async fn patch(
     name: &str,
     sub: Option<&str>,
 ) -> Result<Response, ApiError> {
+    let mut warnings = Vec::new();
+    let t = Target { rt, ns, name, sub, dry_run: false };
+    let result = patch_object(st, ctx, t, &mut warnings).await;
+    Ok(answer(result, &warnings))
+}
+
+async fn patch_object(
+    st: &ApiState,
+    ctx: &Ctx,
+    t: Target<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(u16, Value), ApiError> {
+    let Target { rt, ns, name, sub, .. } = t;
     let dry_run = ctx.query.dry_run()?;
+    let t = Target { dry_run, ..t };
     let kind = PatchType::from_content_type(ctx.header(axum::http::header::CONTENT_TYPE), rt)?;
     if kind == PatchType::Apply && ctx.query.get("fieldManager").is_none_or(str::is_empty) {
         return Err(ApiError::invalid(
@@ -243,7 +327,6 @@ pub async fn patch(
             &[("fieldManager", "Required value: is required for apply patch")],
         ));
     }
-    let t = Target { rt, ns, name, sub, dry_run };
     for _ in 0..8 {
         let old = match st.store.get(rt, ns, name) {
             Err(e) if e.code == 404 && kind == PatchType::Apply && sub.is_none() => {
@@ -251,17 +334,19 @@ pub async fn patch(
                 let mut obj = patch::apply(kind, &json!({"metadata": {}}), &ctx.body)?;
                 obj["metadata"]["name"] = json!(name);
                 check_namespace(&obj, ns)?;
+                *warnings = validate_fields(ctx, rt, &mut obj, None)?;
                 prepare_create(rt, &mut obj);
                 admit(st, Operation::Create, &Target { sub: None, ..t }, None, &mut obj)?;
-                return Ok(json_response(201, &st.store.create(rt, ns, obj, dry_run)?));
+                return Ok((201, st.store.create(rt, ns, obj, dry_run)?));
             }
             r => r?,
         };
-        let new = patch::apply(kind, &old, &ctx.body)?;
+        let mut new = patch::apply(kind, &old, &ctx.body)?;
+        *warnings = validate_fields(ctx, rt, &mut new, Some(&old))?;
         let asked_rv = meta(&new, "resourceVersion") != meta(&old, "resourceVersion");
         match write(st, &t, &old, new) {
             Err(e) if e.code == 409 && e.reason == "Conflict" && !asked_rv => tokio::task::yield_now().await,
-            r => return Ok(json_response(200, &r?)),
+            r => return Ok((200, r?)),
         }
     }
     Err(ApiError::conflict(rt, name))
@@ -315,7 +400,14 @@ fn delete_one(st: &ApiState, t: &Target<'_>, opts: &Value) -> Result<Value, ApiE
             }
         }
     }
-    st.store.delete(rt, ns, name, dry_run)
+    // Pods the emulated kubelet runs go gracefully: it removes them once their containers stopped.
+    let grace = (rt == &resources::PODS && st.pod_lifecycle && !kubelet::managed_elsewhere(&old))
+        .then(|| pods::grace_period(&old, opts))
+        .flatten();
+    match grace {
+        Some(g) => st.store.delete_gracefully(rt, ns, name, g, dry_run),
+        None => st.store.delete(rt, ns, name, dry_run),
+    }
 }
 
 fn deleted_answer(rt: &ResourceType, obj: Value) -> (u16, Value) {

@@ -39,6 +39,8 @@ pub struct ApiState {
     pub address: String,
     /// Turns true when the server shuts down; long-running streams end then.
     pub shutdown: watch::Receiver<bool>,
+    /// Whether the emulated kubelet runs plain pods (then their deletion is graceful).
+    pub pod_lifecycle: bool,
 }
 
 /// One request, read in full.
@@ -233,9 +235,9 @@ async fn handle(State(st): State<Arc<ApiState>>, req: Request) -> Response {
     let time = now_millis();
     let (mut parts, body) = req.into_parts();
     let upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => Bytes::new(),
+    let (body, too_large) = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => (b, false),
+        Err(_) => (Bytes::new(), true),
     };
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let ctx = Ctx {
@@ -247,7 +249,12 @@ async fn handle(State(st): State<Arc<ApiState>>, req: Request) -> Response {
         body,
         upgrade: std::sync::Mutex::new(upgrade),
     };
-    let resp = match dispatch(&st, &ctx).await {
+    let answer = if too_large {
+        Err(ApiError::new(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {MAX_BODY}")))
+    } else {
+        dispatch(&st, &ctx).await
+    };
+    let resp = match answer {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
@@ -313,8 +320,8 @@ async fn resource(st: &Arc<ApiState>, ctx: &Ctx, p: &ResourcePath) -> Result<Res
         (&Method::PATCH, Some(name), sub) => rest::patch(st, ctx, p.rt, ns, name, sub).await,
         (&Method::DELETE, Some(name), None) => rest::delete(st, ctx, p.rt, ns, name),
         (&Method::GET, Some(name), Some("log")) => logs::logs(st, ctx, ns.unwrap_or_default(), name),
-        (&Method::GET, Some(name), Some("exec")) => exec::exec(st, ctx, ns.unwrap_or_default(), name),
-        (&Method::POST, Some(_), Some("exec" | "attach")) => Err(ApiError::bad_request("Upgrade request required")),
+        (&Method::GET | &Method::POST, Some(name), Some("exec")) => exec::exec(st, ctx, ns.unwrap_or_default(), name),
+        (&Method::POST, Some(_), Some("attach")) => Err(ApiError::bad_request("Upgrade request required")),
         (&Method::POST, Some(name), Some("eviction")) => rest::evict(st, ctx, ns, name),
         _ => Err(method_not_allowed()),
     }

@@ -161,6 +161,9 @@ impl Store {
     pub fn expire_history(&self) {
         let mut st = self.lock();
         st.history.clear();
+        // Every version handed out so far becomes too old, the current one included: a client resuming from the
+        // last one it saw must relist. The counter moves on by one so that the relist's version can be watched.
+        st.rv += 1;
         st.compacted = st.rv;
     }
 
@@ -215,6 +218,35 @@ impl Store {
             .map(|(_, v)| v.clone())
             .collect();
         (items, st.rv)
+    }
+
+    /// The objects of a type in a namespace (`None`: all) as they were at resourceVersion `rv`, ordered as
+    /// [`Store::list`]: the current ones with every later change of the history undone. 410 Expired once the
+    /// history no longer reaches back to `rv`.
+    pub fn list_at(&self, rt: &'static ResourceType, ns: Option<&str>, rv: u64) -> Result<Vec<Value>, ApiError> {
+        let st = self.lock();
+        if rv < st.compacted {
+            return Err(ApiError::expired(format!("too old resource version: {rv} ({})", st.compacted + 1)));
+        }
+        let mut objs: BTreeMap<(String, String), Value> = st
+            .objects
+            .iter()
+            .filter(|((g, p, n, _), _)| *g == rt.group && *p == rt.plural && ns.is_none_or(|ns| n == ns))
+            .map(|((_, _, n, name), v)| ((n.clone(), name.clone()), v.clone()))
+            .collect();
+        for ev in st.history.iter().rev().take_while(|e| e.rv > rv).filter(|e| e.matches(rt, ns)) {
+            let k = (ev.namespace.clone().unwrap_or_default(), ev.name.clone());
+            match (ev.kind, &ev.prev) {
+                (EventType::Added, _) => {
+                    objs.remove(&k);
+                }
+                (EventType::Modified | EventType::Deleted, Some(prev)) => {
+                    objs.insert(k, (**prev).clone());
+                }
+                (EventType::Modified | EventType::Deleted, None) => {}
+            }
+        }
+        Ok(objs.into_values().collect())
     }
 
     /// Creates an object. Fills name from `generateName`, uid, resourceVersion, creationTimestamp, generation,
@@ -295,11 +327,25 @@ impl Store {
         rt: &'static ResourceType,
         ns: Option<&str>,
         name: &str,
-        mut obj: Value,
+        obj: Value,
         mode: UpdateMode,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         let mut st = self.lock();
+        self.update_locked(&mut st, rt, ns, name, obj, mode, dry_run)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_locked(
+        &self,
+        st: &mut State,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        mut obj: Value,
+        mode: UpdateMode,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
         let k = key(rt, ns, name);
         let old = st.objects.get(&k).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
         if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|rv| !rv.is_empty())
@@ -366,10 +412,10 @@ impl Store {
         obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
         if obj["metadata"].get("deletionTimestamp").is_some() && finalizers_empty(&obj) {
             st.objects.remove(&k);
-            self.record(&mut st, EventType::Deleted, rt, &obj, Some(&old));
+            self.record(st, EventType::Deleted, rt, &obj, Some(&old));
         } else {
             st.objects.insert(k, obj.clone());
-            self.record(&mut st, EventType::Modified, rt, &obj, Some(&old));
+            self.record(st, EventType::Modified, rt, &obj, Some(&old));
         }
         Ok(obj)
     }
@@ -383,12 +429,14 @@ impl Store {
         name: &str,
         change: impl FnOnce(&mut Value) -> Result<(), ApiError>,
     ) -> Result<Value, ApiError> {
-        let mut obj = self.get(rt, ns, name)?;
+        // One lock for the read and the write, so that no other writer's change is lost in between.
+        let mut st = self.lock();
+        let mut obj = st.objects.get(&key(rt, ns, name)).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
         change(&mut obj)?;
         if let Some(m) = obj["metadata"].as_object_mut() {
             m.remove("resourceVersion");
         }
-        self.update(rt, ns, name, obj, UpdateMode::Full, false)
+        self.update_locked(&mut st, rt, ns, name, obj, UpdateMode::Full, false)
     }
 
     /// Deletes an object. With finalizers it only gets a `deletionTimestamp` (a MODIFIED event) until a later
@@ -422,6 +470,41 @@ impl Store {
             st.rv -= 1;
             return Ok(st.objects.get(&k).cloned().unwrap_or(obj));
         }
+        Ok(obj)
+    }
+
+    /// Graceful deletion (a pod on a node): the object only gets `deletionTimestamp` = now + `grace_seconds` and
+    /// `deletionGracePeriodSeconds` (a MODIFIED event); whoever stops it (the kubelet) then calls [`Store::delete`].
+    /// An object already being deleted stays as it is; a grace of 0 is [`Store::delete`].
+    pub fn delete_gracefully(
+        &self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        grace_seconds: u64,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        if grace_seconds == 0 {
+            return self.delete(rt, ns, name, dry_run);
+        }
+        let mut st = self.lock();
+        let k = key(rt, ns, name);
+        let old = st.objects.get(&k).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
+        if old["metadata"].get("deletionTimestamp").is_some() {
+            return Ok(old);
+        }
+        let mut obj = old.clone();
+        let grace = jiff::SignedDuration::from_secs(i64::try_from(grace_seconds).unwrap_or(i64::MAX / 2));
+        let now = self.inner.clock.now();
+        obj["metadata"]["deletionTimestamp"] = json!(crate::clock::format_time(now.checked_add(grace).unwrap_or(now)));
+        obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace_seconds);
+        if dry_run {
+            return Ok(obj);
+        }
+        st.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+        st.objects.insert(k, obj.clone());
+        self.record(&mut st, EventType::Modified, rt, &obj, Some(&old));
         Ok(obj)
     }
 
@@ -563,6 +646,41 @@ mod tests {
     }
 
     #[test]
+    fn lists_at_a_past_version_undo_later_changes() {
+        let s = store();
+        s.create(&PODS, Some("ns"), json!({"metadata": {"name": "a"}, "spec": {"v": 1}}), false).unwrap();
+        s.create(&PODS, Some("ns"), json!({"metadata": {"name": "b"}}), false).unwrap();
+        let rv = s.current_rv();
+        s.modify(&PODS, Some("ns"), "a", |o| {
+            o["spec"]["v"] = json!(2);
+            Ok(())
+        })
+        .unwrap();
+        s.delete(&PODS, Some("ns"), "b", false).unwrap();
+        s.create(&PODS, Some("ns"), json!({"metadata": {"name": "c"}}), false).unwrap();
+        let then = s.list_at(&PODS, Some("ns"), rv).unwrap();
+        let names: Vec<&str> = then.iter().map(|o| o["metadata"]["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(then[0]["spec"]["v"], 1);
+        assert_eq!(s.list_at(&PODS, Some("ns"), s.current_rv()).unwrap(), s.list(&PODS, Some("ns")).0);
+        s.expire_history();
+        assert_eq!(s.list_at(&PODS, Some("ns"), rv).unwrap_err().code, 410);
+    }
+
+    #[test]
+    fn graceful_deletion_marks_first_and_deletes_later() {
+        let s = store();
+        s.create(&PODS, Some("ns"), json!({"metadata": {"name": "p"}}), false).unwrap();
+        let d = s.delete_gracefully(&PODS, Some("ns"), "p", 30, false).unwrap();
+        assert_eq!(d["metadata"]["deletionGracePeriodSeconds"], 30);
+        assert!(d["metadata"]["deletionTimestamp"].as_str().unwrap() > s.clock().now_rfc3339().as_str());
+        let again = s.delete_gracefully(&PODS, Some("ns"), "p", 30, false).unwrap();
+        assert_eq!(again["metadata"]["resourceVersion"], d["metadata"]["resourceVersion"], "nothing changes");
+        s.delete(&PODS, Some("ns"), "p", false).unwrap();
+        assert_eq!(s.get(&PODS, Some("ns"), "p").unwrap_err().code, 404);
+    }
+
+    #[test]
     fn watch_replays_history_and_expires() {
         let s = store();
         let rv0 = s.current_rv();
@@ -572,7 +690,11 @@ mod tests {
         assert_eq!(backlog.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         let (all, _) = s.watch(&PODS, None, None).unwrap();
         assert_eq!(all.len(), 2);
+        let last = s.current_rv();
         s.expire_history();
         assert_eq!(s.watch(&PODS, Some("ns"), Some(rv0)).unwrap_err().code, 410);
+        assert_eq!(s.watch(&PODS, Some("ns"), Some(last)).unwrap_err().code, 410, "even the last version");
+        let (_, relist_rv) = s.list(&PODS, Some("ns"));
+        assert!(s.watch(&PODS, Some("ns"), Some(relist_rv)).is_ok(), "a relist's version can be watched");
     }
 }

@@ -88,6 +88,14 @@ pub fn watch(st: &Arc<ApiState>, ctx: &Ctx, rt: &'static ResourceType, ns: Optio
             ))
         })?),
     };
+    let current = st.store.current_rv();
+    if let Some(rv) = from.filter(|rv| *rv > current) {
+        // The watch cache waits a moment for a version it has not seen, then gives up like this.
+        let mut e =
+            ApiError::new(504, "Timeout", format!("Timeout: Too large resource version: {rv}, current: {current}"));
+        e.retry_after = Some(1);
+        return Err(e);
+    }
     let w = Watch {
         st: st.clone(),
         rt,
