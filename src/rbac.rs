@@ -80,6 +80,7 @@ pub static ACCESS: &[Access] = &[
     access(Use::Run, KUBEVIRT, "virtualmachineinstances", &["watch"], "follow the VMI's migrationState"),
     access(Use::Run, "", "pods", &["get"], "the source and target virt-launcher pods"),
     access(Use::Run, "", "pods/log", &["get"], "migration progress from virt-launcher logs"),
+    access(Use::Run, "", "events", &["list"], "why a migration failed (its Warning events)"),
     // probe
     access(Use::Probe, "", "pods", &["create", "delete", "watch"], "the short-lived prober pod"),
     access(Use::Probe, "", "pods/ephemeralcontainers", &["patch"], "the ephemeral probe container"),
