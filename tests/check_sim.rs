@@ -1,6 +1,6 @@
 //! `check` against vmmigrate-sim (in-process, over HTTP): the haos and blockers scenarios, a generated mix whose
-//! every VM's re-derived blockers must agree with the sim's LiveMigratable condition, the request budget at
-//! 10,000 VMs, and the error paths.
+//! every VM's re-derived blockers must agree with the sim's LiveMigratable condition, every check id seen passing
+//! and failing in the real binary's `-o json` output, and the error paths.
 
 mod check_common;
 
@@ -12,7 +12,7 @@ use kube::Client;
 use kube::api::{Api, PostParams};
 use kubectl_vmmigrate::check::{self, CheckError, CheckReport, CheckRequest, Status, VmReport};
 use kubectl_vmmigrate::kubevirt::VirtualMachineInstanceMigration;
-use serde_json::json;
+use serde_json::{Value, json};
 use vmmigrate_sim::api::faults::{Denial, Faults};
 use vmmigrate_sim::api::{Store, resources};
 use vmmigrate_sim::clock::SimClock;
@@ -200,11 +200,13 @@ async fn kubevirt_not_installed() {
 /// Every check id, in a passing and in a non-passing form, across a few sim setups.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_check_passes_and_fails_somewhere() {
-    let mut seen: BTreeMap<&'static str, BTreeSet<Status>> = BTreeMap::new();
-    let mut record = |report: &CheckReport| {
-        for vm in &report.vms {
-            for c in &vm.checks {
-                seen.entry(c.id).or_default().insert(c.status);
+    // What the real binary printed (`-o json`), per check id: the statuses seen.
+    let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut record = |report: &Value| {
+        for vm in report["vms"].as_array().expect("vms") {
+            for c in vm["checks"].as_array().expect("checks") {
+                let (id, status) = (c["id"].as_str().unwrap(), c["status"].as_str().unwrap());
+                seen.entry(id.to_string()).or_default().insert(status.to_string());
             }
         }
     };
@@ -212,17 +214,16 @@ async fn every_check_passes_and_fails_somewhere() {
 
     // The healthy seed cluster, and the blockers scenario.
     let c = start(&haos, Faults::default()).await;
-    record(&c.check(CheckRequest { probe: true, ..named("tenant-root", &["vm-instance-haos"]) }).await.unwrap());
+    record(&c.check_binary(&CheckRequest { probe: true, ..named("tenant-root", &["vm-instance-haos"]) }).await);
     let c = start(&Scenario::builtin("blockers").unwrap(), Faults::default()).await;
     record(
-        &c.check(CheckRequest {
+        &c.check_binary(&CheckRequest {
             all: true,
             namespace: Some("blockers".into()),
             server_dry_run: true,
             ..Default::default()
         })
-        .await
-        .unwrap(),
+        .await,
     );
 
     // KubeVirt CR unreadable, probe permissions and the migrate permission denied.
@@ -272,9 +273,9 @@ async fn every_check_passes_and_fails_somewhere() {
     };
     let c = start(&haos, faults).await;
     let all = CheckRequest { all: true, namespace: Some("tenant-root".into()), probe: true, ..Default::default() };
-    let r = c.check(all).await.unwrap();
+    let r = c.check(all.clone()).await.unwrap();
     assert_eq!(check(&r.vms[0], "permission.vmi-get").status, Status::Fail);
-    record(&r);
+    record(&c.check_binary(&all).await);
 
     // virt-handler stopped syncing after the annotation was removed: the condition is stale.
     let c = start_with(&haos, Faults::default(), 100.0, false, |store| {
@@ -289,13 +290,14 @@ async fn every_check_passes_and_fails_somewhere() {
             .unwrap();
     })
     .await;
-    let r = c.check(named("tenant-root", &["vm-instance-haos"])).await.unwrap();
+    let req = named("tenant-root", &["vm-instance-haos"]);
+    let r = c.check(req.clone()).await.unwrap();
     assert_eq!(check(&r.vms[0], "migratable.server").status, Status::Pass);
     assert_eq!(
         check(&r.vms[0], "migratable.consistency").reason,
         "server says LiveMigratable=True but client-side rules find InterfaceNotLiveMigratable"
     );
-    record(&r);
+    record(&c.check_binary(&req).await);
 
     // A migration in flight that fills the outbound limit, and no eligible node left.
     let c = start_with(&haos, Faults::default(), 1.0, true, |store| {
@@ -326,7 +328,8 @@ async fn every_check_passes_and_fails_somewhere() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let r = c.check(named("tenant-root", &["vm-instance-haos"])).await.unwrap();
+    let req = named("tenant-root", &["vm-instance-haos"]);
+    let r = c.check(req.clone()).await.unwrap();
     let vm = &r.vms[0];
     assert_eq!(check(vm, "migration.inflight").status, Status::Fail, "{:#?}", vm.checks);
     assert!(
@@ -336,11 +339,11 @@ async fn every_check_passes_and_fails_somewhere() {
     );
     assert_eq!(check(vm, "nodes.target").reason, "no eligible target node among 4 nodes");
     assert_eq!(check(vm, "config.parallel").status, Status::Warn, "{:#?}", check(vm, "config.parallel"));
-    record(&r);
+    record(&c.check_binary(&req).await);
 
     let missing: Vec<String> = seen
         .iter()
-        .filter(|(_, s)| !s.contains(&Status::Pass) || !(s.contains(&Status::Fail) || s.contains(&Status::Warn)))
+        .filter(|(_, s)| !s.contains("pass") || !(s.contains("fail") || s.contains("warn")))
         .map(|(id, s)| format!("{id}: {s:?}"))
         .collect();
     assert!(missing.is_empty(), "checks not seen both passing and failing: {missing:#?}");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use vmmigrate_sim::scenario::Scenario;
+use vmmigrate_sim::scenario::{GenerateOptions, Scenario, generate_yaml};
 use vmmigrate_sim::{ClusterOptions, ClusterSim};
 
 #[derive(Parser)]
@@ -45,6 +45,29 @@ enum Command {
         #[arg(long, requires = "real_exec")]
         real_exec_prefix: Vec<String>,
     },
+    /// Print a generated scenario (YAML) of N VMs spread over namespaces and nodes, for benchmarks.
+    Generate {
+        /// Number of VMs (up to 20,000 is the tested range).
+        #[arg(long)]
+        vms: usize,
+        #[arg(long, default_value_t = 10)]
+        namespaces: usize,
+        #[arg(long, default_value_t = 20)]
+        nodes: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A deterministic mix of migratable VMs and VMs with every LiveMigratable blocker.
+        #[arg(long)]
+        mix: bool,
+    },
+}
+
+fn generate(opts: GenerateOptions) -> anyhow::Result<()> {
+    anyhow::ensure!(opts.namespaces >= 1, "--namespaces must be at least 1");
+    anyhow::ensure!(opts.nodes >= 2, "--nodes must be at least 2");
+    let yaml = generate_yaml(opts).context("cannot write the scenario as YAML")?;
+    std::io::Write::write_all(&mut std::io::stdout().lock(), yaml.as_bytes()).context("cannot write to stdout")?;
+    Ok(())
 }
 
 async fn serve(
@@ -82,6 +105,9 @@ async fn main() {
         Command::Serve { scenario, listen, kubeconfig_out, audit_log, speed, real_exec, real_exec_prefix } => {
             let real_exec = real_exec.then_some(real_exec_prefix);
             serve(scenario, listen, kubeconfig_out, audit_log, speed, real_exec).await
+        }
+        Command::Generate { vms, namespaces, nodes, seed, mix } => {
+            generate(GenerateOptions { vms, namespaces, nodes, seed, mix })
         }
     };
     if let Err(e) = result {

@@ -56,3 +56,20 @@ fn serve_errors_exit_1_with_one_line_and_bad_args_exit_2() {
     let out = Command::new(BIN).args(["serve", "--listen", "not-an-address"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn generate_prints_a_scenario_that_loads_back() {
+    let out = Command::new(BIN)
+        .args(["generate", "--vms", "30", "--namespaces", "3", "--nodes", "4", "--seed", "7", "--mix"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    let scenario = vmmigrate_sim::scenario::Scenario::from_yaml(&yaml, "generated").unwrap();
+    assert_eq!(scenario.vms.len(), 30);
+    let namespaces: std::collections::BTreeSet<&str> = scenario.vms.iter().map(|v| v.namespace.as_str()).collect();
+    assert_eq!(namespaces.len(), 3);
+    let bad = Command::new(BIN).args(["generate", "--vms", "3", "--nodes", "1"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&bad.stderr).lines().count(), 1, "one line");
+}

@@ -50,4 +50,47 @@ impl Cluster {
         let req = CheckRequest { server: Some(self.sim.url().to_owned()), ..req };
         check::run(&self.client, "default", &req).await
     }
+
+    /// The same request through the real binary (`-o json`): its parsed stdout. The binary exits 0 or 3 here.
+    pub async fn check_binary(&self, req: &CheckRequest) -> serde_json::Value {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        self.sim.write_kubeconfig(&kubeconfig, Some("default")).unwrap();
+        let mut args: Vec<String> = vec!["check".into(), "-o".into(), "json".into()];
+        args.extend(req.vms.iter().cloned());
+        for (flag, on) in [
+            ("--all", req.all),
+            ("-A", req.all_namespaces),
+            ("--probe", req.probe),
+            ("--server-dry-run", req.server_dry_run),
+            ("--strict", req.strict),
+        ] {
+            if on {
+                args.push(flag.into());
+            }
+        }
+        if let Some(ns) = &req.namespace {
+            args.extend(["-n".into(), ns.clone()]);
+        }
+        if let Some(l) = &req.selector {
+            args.extend(["-l".into(), l.clone()]);
+        }
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-vmmigrate"))
+                .args(&args)
+                .env("KUBECONFIG", &kubeconfig)
+                .env("HOME", dir.path())
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "check exited {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("check -o json prints one JSON document")
+    }
 }
