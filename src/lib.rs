@@ -16,6 +16,7 @@ pub mod kubectl_completion;
 pub mod kubevirt;
 pub mod migrate;
 pub mod probe;
+pub mod quantity;
 pub mod rbac;
 pub mod report;
 pub mod term;

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Check, quantity};
+use super::Check;
 use crate::kubevirt::{KubeVirt, MigrationConfiguration, MigrationPolicy, VirtualMachineInstance};
+use crate::quantity;
 
 /// Where an effective value comes from: `default`, `kubevirt` (the CR) or `policy:<name>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -8,11 +8,11 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::nodes::NodeVerdict;
-use super::quantity;
 use super::snapshot::ClusterSnapshot;
 use crate::kubevirt::{
     KubeVirt, LABEL_VMI_NAME, MigrationPhase, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration,
 };
+use crate::quantity;
 
 type Key<'a> = (&'a str, &'a str);
 

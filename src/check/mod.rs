@@ -18,7 +18,6 @@ pub mod index;
 pub mod migratable;
 pub mod nodes;
 pub mod permissions;
-pub mod quantity;
 pub mod render;
 pub mod rules;
 pub mod snapshot;

@@ -20,9 +20,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration};
 use serde::Serialize;
 
+use super::Check;
 use super::index::{Index, labels};
-use super::{Check, quantity};
 use crate::kubevirt::VirtualMachineInstance;
+use crate::quantity;
 
 const MIB: u64 = 1 << 20;
 /// Label prefixes of the node-labeller (KubeVirt types.go).

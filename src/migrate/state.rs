@@ -662,7 +662,7 @@ impl Follower {
             .as_ref()
             .and_then(|m| m.guest.as_ref())
             .or_else(|| domain.resources.requests.as_ref().and_then(|r| r.get("memory")))?;
-        stuck::quantity_bytes(&q.0)
+        crate::quantity::bytes(q)
     }
 
     /// The outcome once known; `None` while the migration is still going (or the last word is awaited).

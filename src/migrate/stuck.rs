@@ -255,30 +255,6 @@ pub fn completion_warning(
     })
 }
 
-/// Bytes of a Kubernetes quantity (`4Gi`, `512Mi`, `1G`, `1.5Gi`, `1073741824`); `None` if it is not one.
-pub fn quantity_bytes(q: &str) -> Option<u64> {
-    let q = q.trim();
-    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let factor: f64 = match suffix {
-        "" => 1.0,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        _ => return None,
-    };
-    let n: f64 = num.parse().ok()?;
-    let v = (n * factor).ceil();
-    (v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64)
-}
-
 fn secs(d: Duration) -> String {
     format!("{} s", d.as_secs())
 }
@@ -394,16 +370,5 @@ mod tests {
         assert!(w[1].text.contains("600 s of the 750 s completion timeout"), "{}", w[1].text);
         let cfg = MigrationConfiguration { progress_timeout: Some(400), ..Default::default() };
         assert!(running_warnings(&view(10, 150, 1), Some(&cfg), None).is_empty());
-    }
-
-    #[test]
-    fn quantities() {
-        assert_eq!(quantity_bytes("4Gi"), Some(4 * 1024 * 1024 * 1024));
-        assert_eq!(quantity_bytes("1G"), Some(1_000_000_000));
-        assert_eq!(quantity_bytes("1.5Ki"), Some(1536));
-        assert_eq!(quantity_bytes("12"), Some(12));
-        assert_eq!(quantity_bytes("4Zi"), None);
-        assert_eq!(quantity_bytes(""), None);
-        assert_eq!(quantity_bytes("99999999999999999999Pi"), None);
     }
 }

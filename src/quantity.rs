@@ -31,9 +31,10 @@ pub fn parse(q: &str) -> Option<f64> {
     Some(number * factor)
 }
 
-/// A quantity in bytes, rounded up.
+/// A quantity in bytes, rounded up; `None` when it does not parse or does not fit in a `u64`.
 pub fn bytes(q: &Quantity) -> Option<u64> {
-    parse(&q.0).filter(|v| *v >= 0.0).map(|v| v.ceil() as u64)
+    let v = parse(&q.0)?.ceil();
+    (v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64)
 }
 
 /// Bytes as a short binary size: `4Gi`, `276Mi`, `1.5Gi`.
@@ -55,6 +56,19 @@ pub fn format_bytes(b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_round_up_and_refuse_what_does_not_fit() {
+        let b = |s: &str| bytes(&Quantity(s.into()));
+        assert_eq!(b("4Gi"), Some(4 * 1024 * 1024 * 1024));
+        assert_eq!(b("1G"), Some(1_000_000_000));
+        assert_eq!(b("1.5Ki"), Some(1536));
+        assert_eq!(b("12"), Some(12));
+        assert_eq!(b("4Zi"), None);
+        assert_eq!(b(""), None);
+        assert_eq!(b("-1Gi"), None);
+        assert_eq!(b("99999999999999999999Pi"), None);
+    }
 
     #[test]
     fn parses_binary_decimal_milli_and_exponent() {
