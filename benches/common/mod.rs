@@ -43,6 +43,7 @@ pub fn own_cpu() -> Duration {
 
 /// Runs `kubectl-vmmigrate ARGS` against `kubeconfig` (HOME in `home`, no colour, no RUST_LOG) to its end, in
 /// the calling (blocking) thread; stdout and stderr are drained by their own threads.
+#[allow(clippy::zombie_processes, reason = "reaped by libc::wait4, which also yields its rusage")]
 pub fn run_plugin(home: &Path, kubeconfig: &Path, args: &[&str]) -> PluginRun {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-vmmigrate"));
     cmd.env("HOME", home).env("KUBECONFIG", kubeconfig).env_remove("RUST_LOG").env("NO_COLOR", "1").args(args);
