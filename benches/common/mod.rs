@@ -19,7 +19,9 @@ pub struct PluginRun {
     pub wall: Duration,
     /// User + system CPU time of the child.
     pub cpu: Duration,
-    /// Peak resident set size of the child, in KiB (`ru_maxrss`).
+    /// Peak resident set size of the child, in KiB: its `VmHWM`, read every 5 ms while it runs (the last few ms
+    /// before it exits are missed). Not `ru_maxrss`: Linux carries the parent's high-water mark into a child
+    /// spawned with vfork/posix_spawn at its exec, so `ru_maxrss` would report the bench's own (the sim's) peak.
     pub max_rss_kib: u64,
     pub stdout: Vec<u8>,
     /// Each stderr line with the moment it was read.
@@ -60,21 +62,37 @@ pub fn run_plugin(home: &Path, kubeconfig: &Path, args: &[&str]) -> PluginRun {
     let err_thread = std::thread::spawn(move || {
         BufReader::new(stderr).lines().map_while(Result::ok).map(|l| (Instant::now(), l)).collect::<Vec<_>>()
     });
+    let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: wait4 writes the status and the child's rusage into locals; the pid is our own child's.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut ru) };
+    let mut peak_kib = 0;
+    loop {
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        assert!(reaped >= 0, "wait4 failed: {}", std::io::Error::last_os_error());
+        if reaped == pid {
+            break;
+        }
+        peak_kib = peak_kib.max(vm_hwm_kib(pid).unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let wall = start.elapsed();
-    assert!(pid > 0, "wait4 failed: {}", std::io::Error::last_os_error());
     let exit_code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     PluginRun {
         exit_code,
         wall,
         cpu: timeval(ru.ru_utime) + timeval(ru.ru_stime),
-        max_rss_kib: ru.ru_maxrss.max(0) as u64,
+        max_rss_kib: peak_kib,
         stdout: out_thread.join().expect("stdout reader"),
         stderr_lines: err_thread.join().expect("stderr reader"),
     }
+}
+
+/// `VmHWM` of a live process, in KiB.
+fn vm_hwm_kib(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Notes when the sim answered each request: the audit log records a request (with its arrival time) once its
