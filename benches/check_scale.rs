@@ -106,6 +106,12 @@ async fn measure(label: &str, scenario: Scenario, vms_expected: Option<usize>) {
         exit = run.exit_code,
     );
     println!("         kinds listed: {}", kinds.into_iter().collect::<Vec<_>>().join(", "));
+    let others: Vec<String> = records
+        .iter()
+        .filter(|r| !(r.method == "GET" && r.query.contains("limit=500")))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    println!("         other requests: {}", others.join(", "));
     if vms_reported.is_none() || vms_expected.is_some_and(|n| vms_reported != Some(n)) {
         let tail: Vec<&str> = run.stderr_lines.iter().rev().take(5).map(|(_, l)| l.as_str()).collect();
         println!("         WARNING: the report does not list the expected VMs; stderr tail: {tail:?}");
