@@ -1,6 +1,7 @@
 //! `check --all -A` on 2,000 VMs: one paginated LIST per kind at a page size of 500, no request per VM. The
-//! 10,000-VM figures (requests, wall time, peak memory) come from `benches/check_scale.sh`; in a debug build the
-//! sim serves a page of a 10,000-VM store slowly, so the test keeps the cluster small.
+//! 10,000-VM figures (requests, wall time, peak memory) come from `cargo bench --bench check_scale`
+//! (`benches/check_scale.rs`); in a debug build the sim serves a page of a 10,000-VM store slowly, so the test keeps
+//! the cluster small.
 
 use kube::Client;
 use kubectl_vmmigrate::check::{self, CheckRequest};
