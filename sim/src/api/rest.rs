@@ -62,15 +62,8 @@ pub fn list(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str
         _ => None,
     };
     // Later pages come from the first page's snapshot, as etcd serves them.
-    let (items, snapshot_rv) = match (&token, exact) {
-        (Some(t), _) => {
-            let items = st.store.list_at(rt, ns, t.rv).map_err(|_| {
-                let mut e = ApiError::expired(CONTINUE_EXPIRED);
-                e.details = Some(json!({}));
-                e
-            })?;
-            (items, t.rv)
-        }
+    let (at, too_old) = match (&token, exact) {
+        (Some(t), _) => (Some(t.rv), CONTINUE_EXPIRED),
         (None, Some(rv)) if rv > st.store.current_rv() => {
             return Err(ApiError::new(
                 504,
@@ -78,32 +71,28 @@ pub fn list(st: &ApiState, ctx: &Ctx, rt: &'static ResourceType, ns: Option<&str
                 format!("Timeout: Too large resource version: {rv}, current: {}", st.store.current_rv()),
             ));
         }
-        (None, Some(rv)) => {
-            let items = st
-                .store
-                .list_at(rt, ns, rv)
-                .map_err(|_| ApiError::expired("The resourceVersion for the provided list is too old."))?;
-            (items, rv)
-        }
-        (None, None) => st.store.list(rt, ns),
+        (None, Some(rv)) => (Some(rv), "The resourceVersion for the provided list is too old."),
+        (None, None) => (None, ""),
     };
-    let key = |o: &Value| (meta(o, "namespace").unwrap_or("").to_string(), meta(o, "name").unwrap_or("").to_string());
-    let mut matching: Vec<Value> = items
-        .into_iter()
-        .filter(|o| sel.matches(o))
-        .filter(|o| token.as_ref().is_none_or(|t| key(o) > t.start_after))
-        .collect();
-    let mut metadata = json!({"resourceVersion": snapshot_rv.to_string()});
-    if let Some(limit) = limit.map(|l| l as usize)
-        && matching.len() > limit
-    {
-        let remaining = matching.len() - limit;
-        matching.truncate(limit);
+    let start_after = token.as_ref().map(|t| &t.start_after);
+    let limit = limit.map(|l| l as usize);
+    let page = st.store.list_page(rt, ns, at, start_after, &|o| sel.matches(o), limit).map_err(|_| {
+        let mut e = ApiError::expired(too_old);
+        if token.is_some() {
+            e.details = Some(json!({}));
+        }
+        e
+    })?;
+    let mut matching = page.items;
+    let mut metadata = json!({"resourceVersion": page.rv.to_string()});
+    if page.remaining > 0 {
+        let key =
+            |o: &Value| (meta(o, "namespace").unwrap_or("").to_string(), meta(o, "name").unwrap_or("").to_string());
         let last = matching.last().map(key).unwrap_or_default();
-        metadata["continue"] = json!(Continue { rv: snapshot_rv, start_after: last }.encode());
+        metadata["continue"] = json!(Continue { rv: page.rv, start_after: last }.encode());
         // The real server counts the rest only when no selector filters it.
         if sel == Default::default() {
-            metadata["remainingItemCount"] = json!(remaining);
+            metadata["remainingItemCount"] = json!(page.remaining);
         }
     }
     if table::wanted(&ctx.headers) {

@@ -92,6 +92,16 @@ struct Inner {
     history_cap: usize,
 }
 
+/// One page of a list ([`Store::list_page`]).
+#[derive(Debug)]
+pub struct Page {
+    pub items: Vec<Value>,
+    /// Accepted objects after this page.
+    pub remaining: usize,
+    /// The resourceVersion of the snapshot the page is from.
+    pub rv: u64,
+}
+
 /// The shared store; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -211,13 +221,71 @@ impl Store {
     /// resourceVersion of the snapshot.
     pub fn list(&self, rt: &'static ResourceType, ns: Option<&str>) -> (Vec<Value>, u64) {
         let st = self.lock();
-        let items = st
-            .objects
-            .iter()
-            .filter(|((g, p, n, _), _)| *g == rt.group && *p == rt.plural && ns.is_none_or(|ns| n == ns))
-            .map(|(_, v)| v.clone())
-            .collect();
+        let items = Self::kind_range(&st, rt, ns, None).map(|(_, v)| v.clone()).collect();
         (items, st.rv)
+    }
+
+    /// The stored objects of one kind (in `ns` when given), in key order, from `start` on: a range scan of the
+    /// kind's keys, never a walk over the whole store.
+    fn kind_range<'a>(
+        st: &'a State,
+        rt: &'static ResourceType,
+        ns: Option<&'a str>,
+        start: Option<&(String, String)>,
+    ) -> impl Iterator<Item = (&'a Key, &'a Value)> {
+        let lower: Key = match start {
+            Some((n, name)) => (rt.group, rt.plural, n.clone(), name.clone()),
+            None => (rt.group, rt.plural, ns.unwrap_or("").to_string(), String::new()),
+        };
+        st.objects
+            .range(lower..)
+            .take_while(move |((g, p, n, _), _)| {
+                *g == rt.group && *p == rt.plural && ns.is_none_or(|ns| n.as_str() <= ns)
+            })
+            .filter(move |((_, _, n, _), _)| ns.is_none_or(|ns| n == ns))
+    }
+
+    /// One page of a list, as the API server serves `limit`/`continue`: the objects of a kind as they were at
+    /// resourceVersion `at` (`None`: now) after `start_after` (namespace, name), those `keep` accepts, at most
+    /// `limit` of them, and how many accepted ones follow. Only the page is copied; the snapshot is rebuilt from
+    /// the history only when the kind changed since `at`. 410 Expired once the history no longer reaches `at`.
+    pub fn list_page(
+        &self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        at: Option<u64>,
+        start_after: Option<&(String, String)>,
+        keep: &dyn Fn(&Value) -> bool,
+        limit: Option<usize>,
+    ) -> Result<Page, ApiError> {
+        let st = self.lock();
+        let rv = at.unwrap_or(st.rv);
+        if rv < st.compacted {
+            return Err(ApiError::expired(format!("too old resource version: {rv} ({})", st.compacted + 1)));
+        }
+        let mut page = Page { items: Vec::new(), remaining: 0, rv };
+        let mut take = |n: &str, name: &str, v: &Value| {
+            if start_after.is_some_and(|(sn, sname)| (n, name) <= (sn.as_str(), sname.as_str())) || !keep(v) {
+                return;
+            }
+            if limit.is_none_or(|l| page.items.len() < l) {
+                page.items.push(v.clone());
+            } else {
+                page.remaining += 1;
+            }
+        };
+        let changed = st.history.iter().rev().take_while(|e| e.rv > rv).any(|e| e.matches(rt, ns));
+        if changed {
+            drop(st);
+            for v in self.list_at(rt, ns, rv)? {
+                take(meta_str(&v, "namespace").unwrap_or(""), meta_str(&v, "name").unwrap_or(""), &v);
+            }
+        } else {
+            for ((_, _, n, name), v) in Self::kind_range(&st, rt, ns, start_after) {
+                take(n, name, v);
+            }
+        }
+        Ok(page)
     }
 
     /// The objects of a type in a namespace (`None`: all) as they were at resourceVersion `rv`, ordered as
@@ -228,10 +296,7 @@ impl Store {
         if rv < st.compacted {
             return Err(ApiError::expired(format!("too old resource version: {rv} ({})", st.compacted + 1)));
         }
-        let mut objs: BTreeMap<(String, String), Value> = st
-            .objects
-            .iter()
-            .filter(|((g, p, n, _), _)| *g == rt.group && *p == rt.plural && ns.is_none_or(|ns| n == ns))
+        let mut objs: BTreeMap<(String, String), Value> = Self::kind_range(&st, rt, ns, None)
             .map(|((_, _, n, name), v)| ((n.clone(), name.clone()), v.clone()))
             .collect();
         for ev in st.history.iter().rev().take_while(|e| e.rv > rv).filter(|e| e.matches(rt, ns)) {
@@ -678,6 +743,35 @@ mod tests {
         assert_eq!(again["metadata"]["resourceVersion"], d["metadata"]["resourceVersion"], "nothing changes");
         s.delete(&PODS, Some("ns"), "p", false).unwrap();
         assert_eq!(s.get(&PODS, Some("ns"), "p").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn pages_copy_only_the_page_and_keep_their_snapshot() {
+        let s = store();
+        for i in 0..7 {
+            s.create(&PODS, Some("ns"), json!({"metadata": {"name": format!("p{i}")}}), false).unwrap();
+        }
+        let all = |_: &Value| true;
+        let names =
+            |p: &Page| p.items.iter().map(|o| o["metadata"]["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let first = s.list_page(&PODS, Some("ns"), None, None, &all, Some(3)).unwrap();
+        assert_eq!((names(&first), first.remaining), (vec!["p0".into(), "p1".into(), "p2".into()], 4));
+        let after = ("ns".to_string(), "p2".to_string());
+        // Unchanged kind: served by a range scan from the continue key.
+        let second = s.list_page(&PODS, Some("ns"), Some(first.rv), Some(&after), &all, Some(3)).unwrap();
+        assert_eq!((names(&second), second.remaining), (vec!["p3".into(), "p4".into(), "p5".into()], 1));
+        // A change after the snapshot: later pages still show the snapshot, not the change.
+        s.delete(&PODS, Some("ns"), "p4", false).unwrap();
+        s.create(&PODS, Some("ns"), json!({"metadata": {"name": "p35"}}), false).unwrap();
+        let again = s.list_page(&PODS, Some("ns"), Some(first.rv), Some(&after), &all, Some(3)).unwrap();
+        assert_eq!((names(&again), again.remaining), (vec!["p3".into(), "p4".into(), "p5".into()], 1));
+        // The filter applies before the limit; other kinds and namespaces never show.
+        let odd = |o: &Value| o["metadata"]["name"].as_str().is_some_and(|n| n.ends_with(['1', '3', '5']));
+        let now = s.list_page(&PODS, Some("ns"), None, None, &odd, None).unwrap();
+        assert_eq!(names(&now), ["p1", "p3", "p35", "p5"]);
+        assert!(s.list_page(&VMIMS, Some("ns"), None, None, &all, None).unwrap().items.is_empty());
+        s.expire_history();
+        assert_eq!(s.list_page(&PODS, Some("ns"), Some(first.rv), Some(&after), &all, Some(3)).unwrap_err().code, 410);
     }
 
     #[test]
