@@ -18,5 +18,6 @@ pub mod migrate;
 pub mod probe;
 pub mod quantity;
 pub mod rbac;
+pub mod record;
 pub mod report;
 pub mod term;
