@@ -23,6 +23,7 @@ use kube::Api;
 use kube::api::{ApiResource, AttachParams, DynamicObject, PostParams};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead};
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use kubectl_vmmigrate::probe::analysis::{
@@ -32,6 +33,7 @@ use kubectl_vmmigrate::probe::command::{PingFlavour, PingOptions, ping_argv};
 use kubectl_vmmigrate::probe::ping::{PingParser, PingSummary};
 use kubectl_vmmigrate::probe::target::Host;
 use vmmigrate_sim::api::resources::VMIMS;
+use vmmigrate_sim::kubevirt::SwitchoverEvent;
 use vmmigrate_sim::scenario::Scenario;
 use vmmigrate_sim::{ClusterOptions, ClusterSim};
 
@@ -303,12 +305,51 @@ const BASELINE: Duration = Duration::from_secs(1);
 const MIGRATION_BUDGET: Duration = Duration::from_secs(3);
 const TAIL: Duration = Duration::from_millis(1500);
 
+/// The test cluster at real speed (its clock is the system clock, as ping's `-D` timestamps are), every exec run for
+/// real inside the prober's namespace.
+pub async fn start_cluster(net: &Netns) -> ClusterSim {
+    let options = ClusterOptions { speed: 1.0, real_exec: Some(net.prober_exec_prefix()), ..Default::default() };
+    ClusterSim::start(&scenario(net.vm_ip), options).await.expect("the sim starts")
+}
+
+/// The switchover the sim announced and the cut made then.
+#[derive(Debug, Default)]
+pub struct AtSwitchover {
+    /// The sim's switchover instant (system clock at speed 1).
+    pub switchover_us: Option<UnixMicros>,
+    /// When the test learnt of it.
+    pub seen: Option<Stamp>,
+    pub cut: Option<Cut>,
+}
+
+/// While `work` runs, waits for the sim's next switchover on `switchovers` (subscribed before the migration was
+/// created) and then cuts the link for `cut`, if given; returns `work`'s result once it ends, with what happened.
+/// When `work` ends first, nothing is cut.
+pub async fn cut_at_switchover<T>(
+    net: &Netns,
+    mut switchovers: broadcast::Receiver<SwitchoverEvent>,
+    cut: Option<Duration>,
+    mut work: JoinHandle<T>,
+) -> (T, AtSwitchover) {
+    let event = tokio::select! {
+        ev = switchovers.recv() => ev.ok(),
+        done = &mut work => return (done.expect("the task cut at the switchover"), AtSwitchover::default()),
+    };
+    let mut seen = AtSwitchover { switchover_us: event.map(|ev| ev.at.as_microsecond()), ..Default::default() };
+    seen.seen = Some(Stamp::now());
+    if let (Some(length), Some(_)) = (cut, seen.switchover_us) {
+        let link = net.link();
+        let done = tokio::task::spawn_blocking(move || link.cut(length));
+        seen.cut = Some(done.await.expect("the cut's thread").expect("cut the link"));
+    }
+    (work.await.expect("the task cut at the switchover"), seen)
+}
+
 /// Runs the real iputils `ping` from a prober pod of the sim (real exec in the prober's namespace) at `interval`,
 /// migrates the VM, and when the sim announces the switchover cuts the link for `cut` (if any). Returns the probe
 /// core's analysis of what ping printed, with the switchover on the timeline.
 pub async fn measure(net: &Netns, cut: Option<Duration>, interval: Duration) -> Measurement {
-    let options = ClusterOptions { speed: 1.0, real_exec: Some(net.prober_exec_prefix()), ..Default::default() };
-    let cluster = ClusterSim::start(&scenario(net.vm_ip), options).await.expect("the sim starts");
+    let cluster = start_cluster(net).await;
     let client = kube::Client::try_from(kube::Config::new(cluster.sim.url().parse().expect("the sim's URL")))
         .expect("a client for the sim");
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
@@ -323,37 +364,17 @@ pub async fn measure(net: &Netns, cut: Option<Duration>, interval: Duration) -> 
     let stdout = read_lines(process.stdout().expect("stdout"));
     let stderr = read_lines(process.stderr().expect("stderr"));
 
-    let mut switchovers = cluster.kubevirt.subscribe_switchovers();
+    let switchovers = cluster.kubevirt.subscribe_switchovers();
     tokio::time::sleep(BASELINE).await;
     let vmim = create_migration(client.clone()).await;
-    let mut stdout = stdout;
-    let (switchover, lines) = tokio::select! {
-        ev = switchovers.recv() => (ev.ok(), None),
-        lines = &mut stdout => (None, Some(lines.expect("the stdout reader"))),
-    };
-    let switchover_seen = switchover.as_ref().map(|_| Stamp::now());
-    let cut = match (cut, &switchover) {
-        (Some(length), Some(_)) => {
-            let link = net.link();
-            let done = tokio::task::spawn_blocking(move || link.cut(length));
-            Some(done.await.expect("the cut's thread").expect("cut the link"))
-        }
-        _ => None,
-    };
-    let lines = match lines {
-        Some(l) => l,
-        None => stdout.await.expect("the stdout reader"),
-    };
+    let (lines, seen) = cut_at_switchover(net, switchovers, cut, stdout).await;
     let stderr_text = stderr.await.unwrap_or_default().join("\n");
     let _ = process.join().await;
 
     let vmim_obj = cluster.sim.store().get(&VMIMS, Some(NAMESPACE), &vmim).expect("the migration");
     let phase = vmim_obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or_default().to_string();
-    let timeline = MigrationTimeline {
-        phases: phase_marks(&vmim_obj),
-        switchover_us: switchover.as_ref().map(|ev| ev.at.as_microsecond()),
-        ..Default::default()
-    };
+    let timeline =
+        MigrationTimeline { phases: phase_marks(&vmim_obj), switchover_us: seen.switchover_us, ..Default::default() };
     let mut parser = PingParser::new();
     for line in &lines {
         parser.feed(line, None);
@@ -364,9 +385,9 @@ pub async fn measure(net: &Netns, cut: Option<Duration>, interval: Duration) -> 
     Measurement {
         analysis,
         summary,
-        cut,
-        switchover_us: timeline.switchover_us,
-        switchover_seen,
+        cut: seen.cut,
+        switchover_us: seen.switchover_us,
+        switchover_seen: seen.seen,
         phase,
         output: format!("{}\n{stderr_text}", lines.join("\n")),
     }
