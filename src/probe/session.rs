@@ -212,25 +212,22 @@ impl Drop for PodGuard {
         if !self.armed {
             return;
         }
-        let (api, name) = (self.api.clone(), self.name.clone());
-        let delete = async move { api.delete(&name, &PodGuard::delete_params()).await.map(|_| ()) };
-        let handle = tokio::runtime::Handle::try_current();
-        let result = match handle {
-            // Blocks this worker thread for the one DELETE, so the pod is gone before the process can exit.
+        let result = match tokio::runtime::Handle::try_current() {
+            // Blocks this worker thread until the pod is deleted, so it is gone before the process can exit.
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| h.block_on(delete))
+                tokio::task::block_in_place(|| h.block_on(self.delete()))
             }
             Ok(h) => {
-                h.spawn(delete);
-                Ok(())
+                let mut guard = PodGuard { api: self.api.clone(), name: self.name.clone(), armed: true };
+                self.armed = false;
+                h.spawn(async move { guard.delete().await.map(|_| ()) });
+                Ok(format!("prober pod {} deletion requested", self.name))
             }
-            Err(_) => Ok(()),
+            Err(_) => Err(ProbeError::Placement(format!("no runtime left to delete prober pod {}", self.name))),
         };
         match result {
-            Err(e) if code(&e) != Some(404) => {
-                tracing::warn!("could not delete prober pod {}: {e}", self.name)
-            }
-            _ => tracing::info!("prober pod {} deleted on the way out", self.name),
+            Ok(done) => tracing::info!("{done} on the way out"),
+            Err(e) => tracing::warn!("could not delete prober pod {}: {}", self.name, crate::exit::chain_message(&e)),
         }
     }
 }
@@ -312,12 +309,14 @@ impl Prober {
                         choice.node
                     }
                 };
-                let guard = create_pod(&pods, req, &node, lifetime).await?;
+                let mut guard = create_pod(&pods, req, &node, lifetime).await?;
                 let name = guard.name.clone();
-                let placed = Placed::Pod(Box::new(guard));
-                // From here on, an error or a drop deletes the pod (the guard inside `placed`).
-                wait_running(&pods, &name, PROBER_CONTAINER, false).await?;
-                (placed, name, PROBER_CONTAINER.to_string(), Some(node))
+                // From here on, an error deletes the pod (and so would a drop, through the guard).
+                if let Err(e) = wait_running(&pods, &name, PROBER_CONTAINER, false).await {
+                    let _ = guard.delete().await;
+                    return Err(e);
+                }
+                (Placed::Pod(Box::new(guard)), name, PROBER_CONTAINER.to_string(), Some(node))
             }
         };
         let mut prober = Prober {
@@ -344,7 +343,10 @@ impl Prober {
             targets,
             warnings,
         };
-        prober.check_tools().await?;
+        if let Err(e) = prober.check_tools().await {
+            let _ = prober.cleanup().await;
+            return Err(e);
+        }
         Ok(prober)
     }
 
