@@ -164,6 +164,32 @@ async fn probe_measures_the_three_seed_targets_from_illusion_and_leaves_nothing(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_while_probing_shows_each_injected_outage_within_one_interval() {
+    let env = Env::start().await;
+    let child = env.command(&["probe", VM, "--duration", "60s", "-o", "json"]).spawn().unwrap();
+    let execs = |env: &Env| env.cluster.sim.audit().iter().filter(|r| r.path.ends_with("/exec")).count();
+    while execs(&env) < 7 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let run = env.run(&["run", VM, "--skip-check", "-o", "json"]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let out = wait(child).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json_doc(&out);
+    // haos.yaml: outageMs {"10.244.0.57": 180, "192.168.1.150": 220, "*": 180}.
+    for (target, injected) in [("10.244.0.57", 180.0), ("192.168.1.150", 220.0), ("192.168.50.101", 180.0)] {
+        let t = doc["targets"].as_array().unwrap().iter().find(|t| t["target"]["target"] == target).unwrap();
+        let a = &t["analysis"];
+        assert_eq!(a["windows"].as_array().map(Vec::len), Some(1), "{t}");
+        assert_eq!(a["downtime"]["status"], "measured", "{t}");
+        let ms = a["downtime"]["ms"].as_f64().unwrap();
+        let resolution = a["downtime"]["resolutionMs"].as_f64().unwrap();
+        assert!((ms - injected).abs() <= resolution, "{target}: {ms} ± {resolution} vs {injected}");
+    }
+    env.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_without_ping_fails_in_one_line_and_the_launcher_pod_is_refused() {
     let env = Env::start().await;
     let out = env.run(&["probe", VM, "--duration", "5s", "--probe-image", NO_PING]).await;

@@ -83,14 +83,14 @@ pub async fn command(cluster: &Cluster, args: &ProbeCmdArgs, term: &Term) -> any
     let mut prober = match placed {
         Ok(p) => p,
         Err(e) => {
-            progress.finish("");
+            progress.finish("not placed");
             return failure(e);
         }
     };
     let measured = measure(&mut prober, &req, &mut ctrl_c, &progress, args.duration.is_some()).await;
     progress.set_message("cleaning up");
     let cleanup = prober.cleanup().await;
-    progress.finish("");
+    progress.finish(if measured.is_ok() { "done" } else { "stopped" });
     for w in prober.warnings() {
         eprintln!("warning: {w}");
     }
