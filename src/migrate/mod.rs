@@ -9,6 +9,9 @@
 pub(crate) mod cluster;
 pub mod command;
 pub mod error;
+pub mod gates;
+pub mod hops;
+pub mod measure;
 pub mod progress;
 pub mod run;
 pub mod state;
