@@ -16,6 +16,7 @@ pub mod progress;
 pub mod run;
 pub mod state;
 pub mod stuck;
+pub mod summary;
 pub mod ui;
 
 pub use cluster::supports_added_node_selector;
