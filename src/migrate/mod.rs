@@ -14,6 +14,7 @@ pub mod hops;
 pub mod measure;
 pub mod progress;
 pub mod run;
+pub mod sequence;
 pub mod state;
 pub mod stuck;
 pub mod summary;

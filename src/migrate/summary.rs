@@ -37,9 +37,12 @@ pub struct RunDocument<'a> {
     pub hops: Option<&'a [Hop]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hop_stats: Option<HopStats>,
-    /// Warnings met outside the migrations (probe placement, cleanup).
+    /// Warnings met outside the migrations (probe placement, cleanup, where a v1.5 round trip landed).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub run_warnings: &'a [String],
+    /// Why the command stopped after a migration had run (an API error, the probe broke...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
 }
 
 impl<'a> RunDocument<'a> {
@@ -57,6 +60,7 @@ impl<'a> RunDocument<'a> {
             hops: several.then_some(record.hops.as_slice()),
             hop_stats: several.then(|| hop_stats(&record.hops)),
             run_warnings: &record.warnings,
+            error: record.error.as_deref(),
         })
     }
 }
