@@ -29,7 +29,7 @@ async fn run_cluster_command(cluster: &Cluster, cli: &Cli, term: &Term) -> anyho
         Command::Run(args) => crate::migrate::run_command(cluster, args, term).await,
         Command::Cancel(args) => crate::migrate::cancel_command(cluster, args, term).await,
         Command::Status(args) => crate::migrate::status_command(cluster, args, term).await,
-        Command::Probe(_) => anyhow::bail!("'probe' is not available in this build"),
+        Command::Probe(args) => crate::probe::probe_command::command(cluster, args, term).await,
         Command::Completion(_) | Command::ResolveConfig(_) => {
             anyhow::bail!("internal error: command dispatched to the cluster seam")
         }

@@ -171,8 +171,11 @@ pub enum Command {
     /// Show the VM's latest migration: phase, nodes, timestamps and progress
     #[command(after_help = "Exit codes: 0 shown, 1 error (VM or migration not found), 2 usage.")]
     Status(StatusArgs),
-    /// Measure network downtime of a VM without migrating it, until Ctrl-C (e.g. while another tool moves it)
-    #[command(after_help = "Exit codes: 0 measured, 1 error (the probe could not be placed or run), 2 usage.")]
+    /// Measure network downtime of a VM without migrating it, until Ctrl-C or --duration (e.g. while another tool
+    /// moves it)
+    #[command(after_help = "Exit codes: 0 measured, 1 error (the probe could not be placed or run), 2 usage, \
+        3 the baseline found a target unreachable (use --force to probe anyway), 130 interrupted before the \
+        probes ran (Ctrl-C while they run ends them and prints the results, exit 0).")]
     Probe(ProbeCmdArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell), or install kubectl's completion helper
     #[command(long_about = "Print a shell completion script for the standalone kubectl-vmmigrate binary, or install \
@@ -322,20 +325,22 @@ pub struct ProbeArgs {
     /// Image of the prober pod or ephemeral container (needs ping; curl for --probe-http)
     #[arg(long, value_name = "IMAGE")]
     pub probe_image: Option<String>,
-    /// Address to ping (repeatable); default: the VM's IP addresses
-    #[arg(long, value_name = "ADDR")]
+    /// Address or host name to ping, besides the VM's interface addresses and the external IPs of the Services
+    /// selecting it (repeatable)
+    #[arg(long, value_name = "ADDR", value_parser = parse_probe_host)]
     pub probe_target: Vec<String>,
-    /// URL to request over HTTP (repeatable)
-    #[arg(long, value_name = "URL")]
+    /// http(s) URL to request over HTTP, e.g. a health endpoint (repeatable)
+    #[arg(long, value_name = "URL", value_parser = parse_probe_url)]
     pub probe_http: Vec<String>,
-    /// Interval between probe packets/requests; it bounds the downtime resolution
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "20ms")]
+    /// Interval between probe packets/requests (2ms to 60s); it bounds the downtime resolution
+    #[arg(long, value_name = "DURATION", value_parser = parse_probe_interval, default_value = "20ms")]
     pub probe_interval: Duration,
     /// Keep probing this long after the migration ended, to catch late outages
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     pub probe_tail: Duration,
-    /// Allow a probe placement that leaves a trace: an ephemeral container cannot be removed from its pod, so
-    /// --probe-from pod/NAME is refused for long-lived pods and the VM's own virt-launcher pod without --force
+    /// Go on although the probe's baseline (a few seconds of probing before anything moves) found a target
+    /// unreachable; that target is then reported as not answering. Without it, run does not migrate and probe
+    /// does not start
     #[arg(long)]
     pub force: bool,
 }
@@ -366,6 +371,26 @@ impl ProbeArgs {
             || self.probe_tail != d.probe_tail
             || self.force
     }
+}
+
+/// `--probe-target`: an IP address or RFC 1123 host name, normalised.
+pub fn parse_probe_host(value: &str) -> Result<String, String> {
+    value.parse::<crate::probe::target::Host>().map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+/// `--probe-http`: an http(s) URL, normalised.
+pub fn parse_probe_url(value: &str) -> Result<String, String> {
+    value.parse::<crate::probe::target::HttpUrl>().map(|u| u.url).map_err(|e| e.to_string())
+}
+
+/// `--probe-interval`: a duration from 2ms to 60s.
+pub fn parse_probe_interval(value: &str) -> Result<Duration, String> {
+    use crate::probe::command::{MAX_INTERVAL, MIN_INTERVAL};
+    let d = duration::parse(value).map_err(|e| e.to_string())?;
+    if d < MIN_INTERVAL || d > MAX_INTERVAL {
+        return Err(format!("{value} is out of range (2ms to 60s)"));
+    }
+    Ok(d)
 }
 
 /// `--probe-from`.
@@ -425,6 +450,10 @@ pub struct ProbeCmdArgs {
     /// Name of the VirtualMachine whose network to probe
     #[arg(value_name = "VM")]
     pub vm: String,
+    /// How long to probe (e.g. 2m); without it, until Ctrl-C, at most 1h. Each probe is bounded by it inside the
+    /// probe container too
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
     #[command(flatten)]
     pub probe: ProbeArgs,
 }
@@ -687,6 +716,21 @@ mod tests {
         for bad in ["p", "pod/", "node/", "svc/x", "pod/p:", "node/a:b", "pod/a/b"] {
             assert!(parse_probe_from(bad).is_err(), "{bad}");
         }
+        for bad in [
+            &["probe", "vm1", "--probe-target", "1.2.3.4;reboot"][..],
+            &["probe", "vm1", "--probe-http", "ftp://x/"],
+            &["probe", "vm1", "--probe-interval", "1ms"],
+            &["probe", "vm1", "--duration", "soon"],
+        ] {
+            assert_eq!(parse(bad).err().map(|e| e.exit_code()), Some(2), "{bad:?}");
+        }
+        let Command::Probe(probe) =
+            parse(&["probe", "vm1", "--duration", "2m", "--probe-http", "HTTP://H:8123/api/"]).unwrap().command
+        else {
+            panic!("expected probe")
+        };
+        assert_eq!(probe.duration, Some(Duration::from_secs(120)));
+        assert_eq!(probe.probe.probe_http, ["http://h:8123/api/"]);
         let Command::Probe(probe) = parse(&["probe", "vm1", "--probe-interval", "50ms", "--force"]).unwrap().command
         else {
             panic!("expected probe")

@@ -9,10 +9,15 @@
 pub(crate) mod cluster;
 pub mod command;
 pub mod error;
+pub mod gates;
+pub mod hops;
+pub mod measure;
 pub mod progress;
 pub mod run;
+pub mod sequence;
 pub mod state;
 pub mod stuck;
+pub mod summary;
 pub mod ui;
 
 pub use cluster::supports_added_node_selector;

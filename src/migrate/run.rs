@@ -355,6 +355,11 @@ impl Interrupts {
     pub fn from_channel(rx: mpsc::UnboundedReceiver<()>) -> Self {
         Self { rx, task: None }
     }
+
+    /// The next interrupt; `None` once no more can come.
+    pub async fn recv(&mut self) -> Option<()> {
+        self.rx.recv().await
+    }
 }
 
 impl Drop for Interrupts {

@@ -223,6 +223,9 @@ pub struct MigrationResult {
     /// The libvirt job's start and end (`migrationState.startTimestamp/endTimestamp`).
     pub transfer_started_at: Option<String>,
     pub transfer_ended_at: Option<String>,
+    /// The switchover: `migrationState.targetNodeDomainReadyTimestamp` (the target domain is running; KubeVirt
+    /// documents it as the trigger for CNI fail-over), else `transferEndedAt`.
+    pub switchover_at: Option<String>,
     pub phases: Vec<PhaseEntry>,
     pub ip_addresses: Vec<InterfaceAddresses>,
     /// True when any interface's addresses changed.
@@ -802,6 +805,8 @@ impl Follower {
             duration_seconds,
             transfer_started_at: state.and_then(|s| s.start_timestamp.clone()),
             transfer_ended_at: state.and_then(|s| s.end_timestamp.clone()),
+            switchover_at: state
+                .and_then(|s| s.target_node_domain_ready_timestamp.clone().or_else(|| s.end_timestamp.clone())),
             phases,
             ip_changed: ip_addresses.iter().any(|i| i.changed),
             ip_addresses,

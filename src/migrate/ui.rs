@@ -307,6 +307,7 @@ mod tests {
             duration_seconds: Some(22),
             transfer_started_at: None,
             transfer_ended_at: None,
+            switchover_at: None,
             phases: vec![
                 PhaseEntry { phase: "Pending".into(), at: None, duration_seconds: Some(1) },
                 PhaseEntry { phase: "Succeeded".into(), at: None, duration_seconds: None },

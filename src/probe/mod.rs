@@ -2,7 +2,11 @@
 
 pub mod analysis;
 pub mod command;
+pub mod discover;
 pub mod http;
 pub mod ping;
+pub mod placement;
+pub mod probe_command;
+pub mod session;
 pub mod synthetic;
 pub mod target;

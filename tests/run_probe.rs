@@ -1,0 +1,245 @@
+//! `kubectl-vmmigrate run --probe | --repeat | --round-trip | --max-downtime` through the real binary against a whole
+//! vmmigrate-sim cluster (KubeVirt controllers, the network model and the emulated probe tools), simulated time
+//! running faster than real time. No test asserts on wall-clock time.
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use vmmigrate_sim::api::resources::{PODS, VMIMS};
+use vmmigrate_sim::scenario::Scenario;
+use vmmigrate_sim::scenario::format::ImageTools;
+use vmmigrate_sim::{ClusterOptions, ClusterSim};
+
+struct Cli {
+    cluster: ClusterSim,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl Cli {
+    async fn start(scenario: Scenario, speed: f64, namespace: &str) -> Self {
+        let opts = ClusterOptions { speed, ..Default::default() };
+        let cluster = ClusterSim::start(&scenario, opts).await.expect("sim starts");
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        cluster.sim.write_kubeconfig(&kubeconfig, Some(namespace)).unwrap();
+        Cli { cluster, dir, kubeconfig }
+    }
+
+    async fn haos(speed: f64) -> Self {
+        Self::start(Scenario::builtin("haos").unwrap(), speed, "tenant-root").await
+    }
+
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-vmmigrate"));
+        cmd.env("HOME", self.dir.path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .args(args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        tokio::task::spawn_blocking(move || cmd.output().expect("run the plugin")).await.unwrap()
+    }
+
+    fn vmims(&self, ns: &str) -> Vec<Value> {
+        self.cluster.sim.store().list(&VMIMS, Some(ns)).0
+    }
+
+    fn prober_pods(&self) -> Vec<String> {
+        let (pods, _) = self.cluster.sim.store().list(&PODS, None);
+        pods.iter()
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .filter_map(|p| p["metadata"]["name"].as_str())
+            .filter(|n| n.contains("probe"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Nothing left behind: no prober pod, no probe process in the sim.
+    async fn assert_clean(&self, out: &Output) {
+        // The pod's deletion is asynchronous on the server's side (grace period): give it simulated time.
+        for _ in 0..100 {
+            if self.prober_pods().is_empty() && self.cluster.net.running() == 0 {
+                return;
+            }
+            self.cluster.sim.store().clock().sleep(Duration::from_millis(500)).await;
+        }
+        panic!(
+            "left behind: pods {:?}, {} probe processes\nstderr: {}",
+            self.prober_pods(),
+            self.cluster.net.running(),
+            stderr(out)
+        );
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out)))
+}
+
+/// Target → measured downtime (ms) and its resolution, from a document's `targets`.
+fn downtimes(targets: &Value) -> Vec<(String, f64, f64)> {
+    targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let d = &t["analysis"]["downtime"];
+            assert_eq!(d["status"], "measured", "{t}");
+            (
+                t["target"]["target"].as_str().unwrap().to_string(),
+                d["ms"].as_f64().unwrap(),
+                d["resolutionMs"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+const SEED_ADDRESSES: [(&str, f64); 3] = [("10.244.0.57", 180.0), ("192.168.1.150", 220.0), ("192.168.50.101", 180.0)];
+const FAST: &[&str] = &["--probe-tail", "1s"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haos_probe_measures_every_seed_address_within_one_interval() {
+    let cli = Cli::haos(10.0).await;
+    let mut args = vec!["run", "vm-instance-haos", "-n", "tenant-root", "--probe", "-o", "json"];
+    args.extend(FAST);
+    let out = cli.run(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["outcome"], "Succeeded");
+    assert_eq!(doc["targetNode"], "the-dome");
+    let measured = downtimes(&doc["targets"]);
+    for (addr, injected) in SEED_ADDRESSES {
+        let (_, ms, res) =
+            measured.iter().find(|(t, ..)| t == addr).unwrap_or_else(|| panic!("{addr} in {measured:?}"));
+        let interval = doc["targets"][0]["analysis"]["achievedIntervalMs"].as_f64().unwrap().max(*res);
+        assert!((ms - injected).abs() <= interval, "{addr}: measured {ms} ms, injected {injected} ms ± {interval}");
+    }
+    assert!(doc["hypervisorDowntimeUnavailable"].as_str().is_some_and(|w| w.contains("v1.9")), "{doc}");
+    assert!(doc["probe"]["cleanup"].as_str().is_some_and(|c| c.contains("deleted")), "{}", doc["probe"]);
+    assert_eq!(doc["probe"]["baseline"].as_array().map(Vec::len), Some(3));
+    cli.assert_clean(&out).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haos_probe_human_output_has_each_target_after_the_result() {
+    let cli = Cli::haos(10.0).await;
+    let mut args = vec!["run", "vm-instance-haos", "-n", "tenant-root", "--probe"];
+    args.extend(FAST);
+    let out = cli.run(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let result_at = text.find("Outcome").expect("the result first");
+    let probe_at = text.find("Downtime probe").unwrap_or_else(|| panic!("{text}"));
+    assert!(result_at < probe_at, "{text}");
+    for (addr, _) in SEED_ADDRESSES {
+        assert!(text.contains(&format!("  {addr} (icmp")), "{addr} missing:\n{text}");
+    }
+    assert_eq!(text.matches("    downtime ").count(), 3, "{text}");
+    assert!(text.contains("from the switchover"), "{text}");
+    assert!(text.contains("RTT median/p99  before"), "{text}");
+    assert!(text.contains("Hypervisor pause  not known"), "{text}");
+    cli.assert_clean(&out).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_without_ping_stops_before_migrating() {
+    let mut scenario = Scenario::builtin("haos").unwrap();
+    scenario
+        .images
+        .insert("example/noping:1".into(), ImageTools { missing_tools: vec!["ping".into()], ping_variant: None });
+    let cli = Cli::start(scenario, 10.0, "tenant-root").await;
+    let mut args = vec!["run", "vm-instance-haos", "--probe", "--probe-image", "example/noping:1"];
+    args.extend(FAST);
+    let out = cli.run(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{}", stderr(&out));
+    assert!(errors[0].contains("has no ping"), "{}", errors[0]);
+    assert!(cli.vmims("tenant-root").is_empty(), "nothing migrated");
+    cli.assert_clean(&out).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probing_from_the_vms_own_launcher_pod_is_refused() {
+    let cli = Cli::haos(10.0).await;
+    let (pods, _) = cli.cluster.sim.store().list(&PODS, Some("tenant-root"));
+    let launcher = pods
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .find(|n| n.starts_with("virt-launcher-vm-instance-haos"))
+        .expect("the launcher pod")
+        .to_string();
+    let from = format!("pod/{launcher}");
+    let out = cli.run(&["run", "vm-instance-haos", "--probe", "--probe-from", &from]).await;
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("virt-launcher"), "{}", stderr(&out));
+    assert!(cli.vmims("tenant-root").is_empty(), "nothing migrated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_downtime_1ms_exits_7_after_printing_and_cleaning_up() {
+    let cli = Cli::haos(10.0).await;
+    let mut args = vec!["run", "vm-instance-haos", "--probe", "--max-downtime", "1ms", "-o", "json"];
+    args.extend(FAST);
+    let out = cli.run(&args).await;
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["outcome"], "Succeeded");
+    let gates = doc["gates"].as_array().expect("gates");
+    assert_eq!(gates.len(), 3, "{gates:?}");
+    assert!(gates.iter().all(|g| g["passed"] == false && g["name"] == "max-downtime"), "{gates:?}");
+    assert!(stderr(&out).contains("more than --max-downtime 1 ms"), "{}", stderr(&out));
+    cli.assert_clean(&out).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_ends_on_the_original_node_in_two_hops() {
+    let cli = Cli::haos(20.0).await;
+    let out = cli.run(&["run", "vm-instance-haos", "--round-trip", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let hops = doc["hops"].as_array().expect("hops");
+    assert_eq!(hops.len(), 2);
+    assert_eq!(hops[0]["result"]["sourceNode"], "the-toy-factory");
+    assert_eq!(hops[0]["result"]["targetNode"], "the-dome");
+    assert_eq!(hops[1]["result"]["targetNode"], "the-toy-factory");
+    assert_eq!(doc["vmi"]["node"], "the-toy-factory");
+    let landed = doc["runWarnings"].as_array().expect("where hop 2 landed");
+    assert!(landed.iter().any(|w| w.as_str().is_some_and(|w| w.contains("back on the-toy-factory"))), "{landed:?}");
+    assert_eq!(cli.vmims("tenant-root").len(), 2, "one VMIM per hop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeat_5_reports_five_hops_and_the_figures() {
+    let cli = Cli::haos(50.0).await;
+    let mut args = vec!["run", "vm-instance-haos", "--probe", "--repeat", "5", "--probe-interval", "50ms"];
+    args.extend(FAST);
+    let out = cli.run(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for i in 1..=5 {
+        assert!(text.contains(&format!("Hop {i} of 5")), "hop {i}:\n{text}");
+    }
+    assert!(text.contains("Over 5 hops (nearest-rank percentiles)"), "{text}");
+    assert!(text.contains("10.244.0.57  downtime p50"), "{text}");
+    assert_eq!(cli.vmims("tenant-root").len(), 5);
+    cli.assert_clean(&out).await;
+}
