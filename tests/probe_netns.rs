@@ -2,6 +2,9 @@
 //! a private network namespace through vmmigrate-sim's real-exec mode, against the VM end of a veth pair, while the
 //! sim migrates the VM at real speed; the harness (`tests/netns`) cuts the link when the sim switches over. The
 //! reported downtime must be within two probe intervals of the real cut, and with no cut there is no downtime.
+//! Twice: through the probe core's library calls (ping exec'd by the test), and end to end through the real binary's
+//! `kubectl-vmmigrate run VM --probe --probe-target <VM address> --probe-interval 20ms -o json`, which places its
+//! own prober pod, checks the tools, takes a baseline and runs ping there (all for real in the prober's namespace).
 //!
 //! Needs root, iproute2 and iputils ping: without them each test says loudly on stderr why it is skipped, and fails
 //! when `CI=true`.
@@ -11,7 +14,7 @@ mod netns;
 use std::time::Duration;
 
 use kubectl_vmmigrate::probe::analysis::{Downtime, ProbeEnd};
-use netns::{Measurement, Netns, netns_or_skip};
+use netns::{Measurement, Netns, ProbeRun, netns_or_skip};
 
 const INTERVAL: Duration = Duration::from_millis(20);
 
@@ -107,5 +110,58 @@ async fn without_a_cut_there_is_no_downtime() {
         Downtime::BelowResolution { .. } => {}
         Downtime::Measured { ms, .. } if ms <= two => {}
         ref other => panic!("a downtime without a cut: {other:?}\n{why}"),
+    }
+}
+
+fn run_context(r: &ProbeRun) -> String {
+    format!("{:?}\nexit {:?}\nstderr: {}\n{:#}", r.at, r.status, r.stderr, r.doc)
+}
+
+/// What every `run --probe` must leave: exit 0, a succeeded migration, no probe process and no prober pod.
+fn assert_clean_success(r: &ProbeRun, why: &str) {
+    assert_eq!(r.status, Some(0), "{why}");
+    assert_eq!(r.doc["outcome"], "Succeeded", "{why}");
+    assert_eq!(r.doc["probe"]["pingFlavour"], "iputils", "{why}");
+    assert_eq!(r.running, 0, "no probe process is left running\n{why}");
+    assert!(r.probe_pods_left.is_empty(), "prober pods left: {:?}\n{why}", r.probe_pods_left);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_probe_reports_a_real_cut_at_the_switchover_within_two_intervals() {
+    let Some(net) = netns_or_skip("run_probe_reports_a_real_cut_at_the_switchover_within_two_intervals") else {
+        return;
+    };
+    let r = netns::run_probe(&net, Some(Duration::from_millis(600)), INTERVAL).await;
+    let why = run_context(&r);
+    assert_clean_success(&r, &why);
+    let cut = r.at.cut.unwrap_or_else(|| panic!("the sim never switched over, so nothing was cut\n{why}"));
+    let a = r.analysis(net.vm_ip).unwrap_or_else(|| panic!("no figures for {}\n{why}", net.vm_ip));
+    assert_eq!(a["downtime"]["status"], "measured", "{why}");
+    let ms = a["downtime"]["ms"].as_f64().unwrap();
+    let interval = a["achievedIntervalMs"].as_f64().unwrap();
+    let tolerance = 2.0 * interval + cut.uncertainty_ms();
+    let error = ms - cut.length_ms();
+    eprintln!(
+        "run --probe: cut {:.1} ms (± {:.1}), reported {ms:.1} ms, error {error:+.1} ms, interval {interval:.1} ms",
+        cut.length_ms(),
+        cut.uncertainty_ms()
+    );
+    assert!(error.abs() <= tolerance, "reported {ms} ms, cut {} ms, tolerance {tolerance} ms\n{why}", cut.length_ms());
+    assert_eq!(a["windows"].as_array().map(Vec::len), Some(1), "one outage only\n{why}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_probe_without_a_cut_reports_no_downtime() {
+    let Some(net) = netns_or_skip("run_probe_without_a_cut_reports_no_downtime") else { return };
+    let r = netns::run_probe(&net, None, INTERVAL).await;
+    let why = run_context(&r);
+    assert_clean_success(&r, &why);
+    assert!(r.at.switchover_us.is_some(), "{why}");
+    let a = r.analysis(net.vm_ip).unwrap_or_else(|| panic!("no figures for {}\n{why}", net.vm_ip));
+    let two = 2.0 * a["achievedIntervalMs"].as_f64().unwrap();
+    match a["downtime"]["status"].as_str() {
+        Some("belowResolution") => {}
+        Some("measured") if a["downtime"]["ms"].as_f64().is_some_and(|ms| ms <= two) => {}
+        _ => panic!("a downtime without a cut: {}\n{why}", a["downtime"]),
     }
 }

@@ -32,7 +32,7 @@ use kubectl_vmmigrate::probe::analysis::{
 use kubectl_vmmigrate::probe::command::{PingFlavour, PingOptions, ping_argv};
 use kubectl_vmmigrate::probe::ping::{PingParser, PingSummary};
 use kubectl_vmmigrate::probe::target::Host;
-use vmmigrate_sim::api::resources::VMIMS;
+use vmmigrate_sim::api::resources::{PODS, VMIMS};
 use vmmigrate_sim::kubevirt::SwitchoverEvent;
 use vmmigrate_sim::scenario::Scenario;
 use vmmigrate_sim::{ClusterOptions, ClusterSim};
@@ -391,6 +391,60 @@ pub async fn measure(net: &Netns, cut: Option<Duration>, interval: Duration) -> 
         phase,
         output: format!("{}\n{stderr_text}", lines.join("\n")),
     }
+}
+
+/// What one `kubectl-vmmigrate run --probe` saw.
+#[derive(Debug)]
+pub struct ProbeRun {
+    pub status: Option<i32>,
+    pub stderr: String,
+    /// Its `-o json` document.
+    pub doc: Value,
+    pub at: AtSwitchover,
+    /// Exec'd processes still running in the sim once the binary ended.
+    pub running: usize,
+    /// Prober pods (`vmmigrate-probe-*`) still in the cluster once the binary ended.
+    pub probe_pods_left: Vec<String>,
+}
+
+impl ProbeRun {
+    /// The analysis the binary reported for `ip` in the migration (not the baseline).
+    pub fn analysis(&self, ip: Ipv4Addr) -> Option<&Value> {
+        let ip = ip.to_string();
+        let targets = self.doc.get("targets")?.as_array()?;
+        targets.iter().find(|t| t["target"]["target"] == ip.as_str()).map(|t| &t["analysis"])
+    }
+}
+
+/// Runs the real binary, `kubectl-vmmigrate run VM --probe --probe-target <VM address> --probe-interval <interval>
+/// -o json`, against the test cluster, and cuts the link for `cut` (if any) when the sim switches over.
+pub async fn run_probe(net: &Netns, cut: Option<Duration>, interval: Duration) -> ProbeRun {
+    let cluster = start_cluster(net).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.sim.write_kubeconfig(&kubeconfig, Some(NAMESPACE)).expect("write the kubeconfig");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-vmmigrate"));
+    cmd.env("HOME", dir.path()).env_remove("KUBECONFIG").env_remove("RUST_LOG").env("NO_COLOR", "1");
+    cmd.args(["run", VM, "-n", NAMESPACE, "--probe", "--probe-target", &net.vm_ip.to_string(), "--probe-interval"]);
+    cmd.arg(format!("{}ms", interval.as_millis())).args(["--probe-tail", "2s", "-o", "json", "--kubeconfig"]);
+    cmd.arg(&kubeconfig).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let switchovers = cluster.kubevirt.subscribe_switchovers();
+    let run = tokio::task::spawn_blocking(move || cmd.output().expect("run the plugin"));
+    let (out, at) = cut_at_switchover(net, switchovers, cut, run).await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}): {}\nstderr: {stderr}", String::from_utf8_lossy(&out.stdout))
+    });
+    let running = cluster.net.running();
+    let (pods, _) = cluster.sim.store().list(&PODS, Some(NAMESPACE));
+    let probe_pods_left = pods
+        .iter()
+        .filter_map(|p| p.pointer("/metadata/name").and_then(Value::as_str))
+        .filter(|n| n.starts_with("vmmigrate-probe-"))
+        .map(str::to_string)
+        .collect();
+    cluster.shutdown().await;
+    ProbeRun { status: out.status.code(), stderr, doc, at, running, probe_pods_left }
 }
 
 /// Collects the lines of an exec stream until it ends.
