@@ -426,7 +426,11 @@ pub async fn run_probe(net: &Netns, cut: Option<Duration>, interval: Duration) -
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-vmmigrate"));
     cmd.env("HOME", dir.path()).env_remove("KUBECONFIG").env_remove("RUST_LOG").env("NO_COLOR", "1");
     cmd.args(["run", VM, "-n", NAMESPACE, "--probe", "--probe-target", &net.vm_ip.to_string(), "--probe-interval"]);
-    cmd.arg(format!("{}ms", interval.as_millis())).args(["--probe-tail", "2s", "-o", "json", "--kubeconfig"]);
+    // The tail must outlast the cut: the switchover comes moments before the migration ends, and an outage still open
+    // when the probe stops is only a lower bound (`incomplete`), as the plugin rightly reports.
+    let tail = (cut.unwrap_or_default() + TAIL).max(Duration::from_secs(2));
+    cmd.arg(format!("{}ms", interval.as_millis())).args(["--probe-tail", &format!("{}ms", tail.as_millis())]);
+    cmd.args(["-o", "json", "--kubeconfig"]);
     cmd.arg(&kubeconfig).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let switchovers = cluster.kubevirt.subscribe_switchovers();
     let run = tokio::task::spawn_blocking(move || cmd.output().expect("run the plugin"));
