@@ -43,7 +43,15 @@ fn the_pair_is_private_answers_is_cut_and_goes_away() {
     };
     let link = net.link();
     let cutting = std::thread::spawn(move || link.cut(Duration::from_millis(1500)).unwrap());
-    std::thread::sleep(Duration::from_millis(300));
+    // Until the blackhole route is in place (polled, not timed: the machine may be slow to start `ip`).
+    let blackholed = || {
+        let argv = ["-n", net.vm.as_str(), "route", "show", "type", "blackhole"];
+        let out = std::process::Command::new("ip").args(argv).output().unwrap();
+        !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+    };
+    while !blackholed() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert!(!ping("0.5"), "no answer while the link is cut");
     let cut = cutting.join().unwrap();
     assert!(ping("2"), "answers after the cut");

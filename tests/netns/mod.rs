@@ -8,8 +8,11 @@
 //! probe can never leave through the host's eth0. Both namespaces are deleted on drop (also when a test panics),
 //! which destroys the pair with them.
 //!
-//! Unique per process and per pair: namespace names carry the pid and a counter, and each pair gets its own /30 in
-//! `10.213.0.0/16`, so tests running in parallel (threads or processes) never share a namespace or an address.
+//! Unique per process and per pair: namespace names carry the pid and a counter, so tests running in parallel
+//! (threads or processes) never share a namespace. Each pair also gets a /30 of `10.213.0.0/16` derived from the same
+//! pid and counter (distinct within a process, and between processes unless their pids are a multiple of 1,024
+//! apart); even two pairs with the same /30 would not meet, as each pair's addresses exist only inside its own two
+//! namespaces.
 #![allow(dead_code)] // the test and the bench use different parts
 
 use std::io::Write;
