@@ -166,9 +166,10 @@ async fn probe_measures_the_three_seed_targets_from_illusion_and_leaves_nothing(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migration_while_probing_shows_each_injected_outage_within_one_interval() {
     let env = Env::start().await;
-    let child = env.command(&["probe", VM, "--duration", "60s", "-o", "json"]).spawn().unwrap();
+    let http = "http://192.168.50.101:8123/api/";
+    let child = env.command(&["probe", VM, "--duration", "60s", "--probe-http", http, "-o", "json"]).spawn().unwrap();
     let execs = |env: &Env| env.cluster.sim.audit().iter().filter(|r| r.path.ends_with("/exec")).count();
-    while execs(&env) < 7 {
+    while execs(&env) < 9 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let run = env.run(&["run", VM, "--skip-check", "-o", "json"]).await;
@@ -186,6 +187,12 @@ async fn a_migration_while_probing_shows_each_injected_outage_within_one_interva
         let resolution = a["downtime"]["resolutionMs"].as_f64().unwrap();
         assert!((ms - injected).abs() <= resolution, "{target}: {ms} ± {resolution} vs {injected}");
     }
+    let t = doc["targets"].as_array().unwrap().iter().find(|t| t["target"]["target"] == http).unwrap();
+    assert_eq!(t["target"]["method"], "http");
+    let a = &t["analysis"];
+    assert_eq!(a["windows"].as_array().map(Vec::len), Some(1), "{t}");
+    let (ms, resolution) = (a["downtime"]["ms"].as_f64().unwrap(), a["downtime"]["resolutionMs"].as_f64().unwrap());
+    assert!((ms - 180.0).abs() <= resolution, "HTTP: {ms} ± {resolution} vs 180");
     env.assert_clean().await;
 }
 
@@ -201,6 +208,13 @@ async fn an_image_without_ping_fails_in_one_line_and_the_launcher_pod_is_refused
     assert!(stdout(&out).is_empty());
     env.assert_clean().await;
 
+    // haos.yaml declares alpine:3.22 without curl: fine for ping, not for --probe-http.
+    let http = ["probe", VM, "--duration", "4s", "--probe-image", "alpine:3.22", "--probe-http", "http://10.244.0.57/"];
+    let out = env.run(&http).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: the probe image alpine:3.22 has no curl"), "{}", stderr(&out));
+    env.assert_clean().await;
+
     let before = env.cluster.sim.store().get(&PODS, Some(NS), LAUNCHER).unwrap();
     let out = env.run(&["probe", VM, "--probe-from", &format!("pod/{LAUNCHER}")]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -208,7 +222,7 @@ async fn an_image_without_ping_fails_in_one_line_and_the_launcher_pod_is_refused
     assert!(err.contains("virt-launcher pod of VM vm-instance-haos") && err.contains("replaced during the migration"));
     let after = env.cluster.sim.store().get(&PODS, Some(NS), LAUNCHER).unwrap();
     assert_eq!(before["spec"], after["spec"], "no ephemeral container was added");
-    assert_eq!(env.prober_creations().len(), 1, "only the first run created a prober pod");
+    assert_eq!(env.prober_creations().len(), 2, "only the first runs created prober pods");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,7 +83,7 @@ pub async fn command(cluster: &Cluster, args: &ProbeCmdArgs, term: &Term) -> any
     let mut prober = match placed {
         Ok(p) => p,
         Err(e) => {
-            progress.finish("not placed");
+            progress.clear();
             return failure(e);
         }
     };

@@ -167,6 +167,14 @@ fn code(e: &kube::Error) -> Option<u16> {
     }
 }
 
+/// A Pod Security admission refusal (403) of `what`, in words.
+fn pod_security(e: &kube::Error, what: &str) -> Option<String> {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => placement::pod_security_refusal(&s.message, what),
+        _ => None,
+    }
+}
+
 /// Holds a created prober pod until it is deleted: [`PodGuard::delete`] on the normal path; on drop otherwise.
 struct PodGuard {
     api: Api<Pod>,
@@ -580,15 +588,10 @@ async fn create_pod(
             let name = created.metadata.name.unwrap_or_default();
             Ok(PodGuard { api: pods.clone(), name, armed: true })
         }
-        Err(kube::Error::Api(s)) if s.code == 403 && s.message.contains("PodSecurity") => {
-            Err(ProbeError::Placement(format!(
-                "the namespace's Pod Security admission refuses the prober pod (it needs the NET_RAW capability for \
-                 ping): {}; probe from an existing pod with --probe-from pod/NAME, or relax the namespace's \
-                 pod-security.kubernetes.io/enforce level",
-                one_line(&s.message)
-            )))
-        }
-        Err(e) => Err(api(format!("create the prober pod on node {node}"))(e)),
+        Err(e) => match pod_security(&e, "the prober pod") {
+            Some(why) => Err(ProbeError::Placement(why)),
+            None => Err(api(format!("create the prober pod on node {node}"))(e)),
+        },
     }
 }
 
@@ -623,14 +626,12 @@ async fn add_ephemeral(
     let patch = Patch::Strategic(placement::ephemeral_patch(&spec));
     match pods.patch_ephemeral_containers(name, &PatchParams::default(), &patch).await {
         Ok(_) => {}
-        Err(kube::Error::Api(s)) if s.code == 403 && s.message.contains("PodSecurity") => {
-            return Err(ProbeError::Placement(format!(
-                "the namespace's Pod Security admission refuses the ephemeral probe container (it needs the NET_RAW \
-                 capability for ping): {}",
-                one_line(&s.message)
-            )));
+        Err(e) => {
+            return Err(match pod_security(&e, &format!("the ephemeral probe container in pod {name}")) {
+                Some(why) => ProbeError::Placement(why),
+                None => api(format!("add an ephemeral probe container to pod {name}"))(e),
+            });
         }
-        Err(e) => return Err(api(format!("add an ephemeral probe container to pod {name}"))(e)),
     }
     wait_running(pods, name, &container, true).await?;
     Ok((container, pod.spec.and_then(|s| s.node_name)))
