@@ -301,6 +301,12 @@ impl Prober {
         let (placed, pod, container, node) = match &req.from {
             Some(ProbeFrom::Pod { name, container }) => {
                 let (c, node) = add_ephemeral(&pods, &vmi, req, name, container.as_deref(), lifetime).await?;
+                let source = vmi.status.as_ref().and_then(|s| s.node_name.as_deref());
+                if let Some(n) = node.as_deref().filter(|n| Some(*n) == source) {
+                    warnings.push(format!(
+                        "pod {name} runs on {n}, the VM's source node: the probe shares a host with one end of the move"
+                    ));
+                }
                 warnings.push(format!(
                     "the ephemeral probe container {c} stays in pod {name}'s spec until the pod is deleted \
                      (Kubernetes cannot remove it); its process ends by itself within {} s",
