@@ -2,15 +2,22 @@
 //! probes ends their processes even where no pod is deleted (an ephemeral container), and a `Prober` dropped without
 //! `cleanup` still deletes its prober pod before the drop returns.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kubectl_vmmigrate::cli::{ProbeArgs, ProbeFrom};
 use kubectl_vmmigrate::probe::analysis::{AnalysisOptions, ProbeEnd, analyse};
 use kubectl_vmmigrate::probe::session::{DEFAULT_IMAGE, ProbeError, ProbeRequest, Prober};
 use serde_json::{Value, json};
+use vmmigrate_sim::api::Store;
+use vmmigrate_sim::api::error::ApiError;
+use vmmigrate_sim::api::hooks::{Admission, AdmissionRequest, Operation};
 use vmmigrate_sim::api::resources::PODS;
+use vmmigrate_sim::clock::SimClock;
+use vmmigrate_sim::kubevirt::KubeVirtSim;
+use vmmigrate_sim::net::{NetExec, NetModel};
 use vmmigrate_sim::scenario::Scenario;
-use vmmigrate_sim::{ClusterOptions, ClusterSim};
+use vmmigrate_sim::{ClusterOptions, ClusterSim, Sim, SimOptions};
 
 const NS: &str = "tenant-root";
 const VM: &str = "vm-instance-haos";
@@ -123,4 +130,79 @@ async fn errors_are_one_line_with_their_exit_codes() {
     assert_eq!(err.exit_code().code(), 3, "{err}");
     assert!(!err.to_string().contains('\n'));
     prober.cleanup().await.unwrap();
+}
+
+/// Pod Security admission at `baseline` for pods (and ephemeral containers) in `tenant-root`: adding a capability
+/// outside baseline's list is refused with the real message (k8s.io/pod-security-admission, check
+/// `capabilities_baseline`), before KubeVirt's own webhooks see the request.
+struct BaselinePodSecurity(Arc<dyn Admission>);
+
+impl Admission for BaselinePodSecurity {
+    fn admit(&self, req: &AdmissionRequest<'_>, obj: &mut Value) -> Result<(), ApiError> {
+        let pod_write = req.resource == &PODS && matches!(req.subresource, None | Some("ephemeralcontainers"));
+        if pod_write && req.namespace == Some(NS) && matches!(req.operation, Operation::Create | Operation::Update) {
+            let lists = ["containers", "ephemeralContainers"];
+            let offending: Vec<String> = lists
+                .iter()
+                .filter_map(|l| obj["spec"][*l].as_array())
+                .flatten()
+                .filter(|c| {
+                    c.pointer("/securityContext/capabilities/add").is_some_and(|a| a.to_string().contains("NET_RAW"))
+                })
+                .map(|c| format!("container {} must not include \"NET_RAW\"", c["name"]))
+                .collect();
+            if !offending.is_empty() {
+                let name = obj["metadata"]["name"].as_str().unwrap_or(req.name).to_string();
+                return Err(ApiError::new(
+                    403,
+                    "Forbidden",
+                    format!(
+                        "pods \"{name}\" is forbidden: violates PodSecurity \"baseline:latest\": non-default \
+                         capabilities ({} in securityContext.capabilities.add)",
+                        offending.join(", ")
+                    ),
+                ));
+            }
+        }
+        self.0.admit(req, obj)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_security_refusal_is_said_in_words_and_nothing_is_created() {
+    let store = Store::new(SimClock::new(20.0));
+    vmmigrate_sim::empty_cluster(&store).unwrap();
+    let applied = Scenario::builtin("haos").unwrap().apply(&store).unwrap();
+    let kubevirt = KubeVirtSim::new(store.clone(), applied.behaviours.clone());
+    let _controllers = kubevirt.start();
+    let kv = kubevirt.clone();
+    let model = NetModel::new(store.clone(), Arc::new(move || kv.switchovers()));
+    let sim = Sim::start(SimOptions {
+        admission: Arc::new(BaselinePodSecurity(kubevirt.admission())),
+        exec: Arc::new(NetExec::new(model, applied.images.clone())),
+        ..SimOptions::new(store.clone())
+    })
+    .await
+    .unwrap();
+    let client = kube::Client::try_from(kube::Config::new(sim.url().parse().unwrap())).unwrap();
+    let req = ProbeRequest::from_args(VM, &ProbeArgs::default(), Duration::from_secs(60));
+    let err = Prober::place(&client, NS, &req).await.unwrap_err();
+    let line = err.to_string();
+    assert!(matches!(err, ProbeError::Placement(_)), "{line}");
+    assert!(line.starts_with("the namespace's Pod Security admission refuses the prober pod"), "{line}");
+    assert!(line.contains("baseline:latest") && line.contains("NET_RAW") && !line.contains('\n'), "{line}");
+    let pods = store.list(&PODS, Some(NS)).0;
+    assert!(pods.iter().all(|p| p["metadata"]["labels"]["app.kubernetes.io/managed-by"] != "kubectl-vmmigrate"));
+
+    // The same refusal for an ephemeral container, in words too.
+    let web = json!({"metadata": {"name": "web", "namespace": NS},
+        "spec": {"nodeName": "illusion", "containers": [{"name": "app", "image": "nginx:1.27"}]}});
+    store.create(&PODS, Some(NS), web, false).unwrap();
+    let args =
+        ProbeArgs { probe_from: Some(ProbeFrom::Pod { name: "web".into(), container: None }), ..Default::default() };
+    let req = ProbeRequest::from_args(VM, &args, Duration::from_secs(60));
+    let err = Prober::place(&client, NS, &req).await.unwrap_err();
+    assert!(err.to_string().contains("refuses the ephemeral probe container in pod web"), "{err}");
+    let web = store.get(&PODS, Some(NS), "web").unwrap();
+    assert!(web["spec"].get("ephemeralContainers").is_none(), "{web}");
 }
