@@ -1,6 +1,7 @@
 //! The probe session API (what `run --probe` calls) against the simulated haos cluster: stopping the long-running
 //! probes ends their processes even where no pod is deleted (an ephemeral container), and a `Prober` dropped without
-//! `cleanup` still deletes its prober pod before the drop returns.
+//! `cleanup` still deletes its prober pod before the drop returns; a Pod Security refusal and an image pull failure
+//! are one line in words, with nothing left behind.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -205,4 +206,52 @@ async fn a_pod_security_refusal_is_said_in_words_and_nothing_is_created() {
     assert!(err.to_string().contains("refuses the ephemeral probe container in pod web"), "{err}");
     let web = store.get(&PODS, Some(NS), "web").unwrap();
     assert!(web["spec"].get("ephemeralContainers").is_none(), "{web}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_cannot_be_pulled_is_said_in_words_and_the_pod_deleted() {
+    // No kubelet for plain pods here: the test plays it, and the image pull fails.
+    let store = Store::new(SimClock::new(20.0));
+    vmmigrate_sim::empty_cluster(&store).unwrap();
+    let applied = Scenario::builtin("haos").unwrap().apply(&store).unwrap();
+    let kubevirt = KubeVirtSim::new(store.clone(), applied.behaviours.clone());
+    let _controllers = kubevirt.start();
+    let sim = Sim::start(SimOptions {
+        admission: kubevirt.admission(),
+        pod_lifecycle: false,
+        ..SimOptions::new(store.clone())
+    })
+    .await
+    .unwrap();
+    let kubelet = store.clone();
+    let failing_kubelet = tokio::spawn(async move {
+        loop {
+            let pods = kubelet.list(&PODS, Some(NS)).0;
+            let prober =
+                pods.iter().find(|p| p["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-vmmigrate");
+            if let Some(name) = prober.and_then(|p| p["metadata"]["name"].as_str()) {
+                let _ = kubelet.modify(&PODS, Some(NS), name, |p| {
+                    p["status"]["containerStatuses"] = json!([{"name": "probe", "image": "nicolaka/netshoot:v0.99",
+                        "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {
+                        "reason": "ImagePullBackOff",
+                        "message": "Back-off pulling image \"nicolaka/netshoot:v0.99\": not found"}}}]);
+                    Ok(())
+                });
+                return name.to_string();
+            }
+            kubelet.clock().sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let client = kube::Client::try_from(kube::Config::new(sim.url().parse().unwrap())).unwrap();
+    let args = ProbeArgs { probe_image: Some("nicolaka/netshoot:v0.99".into()), ..Default::default() };
+    let req = ProbeRequest::from_args(VM, &args, Duration::from_secs(60));
+    let err = Prober::place(&client, NS, &req).await.unwrap_err();
+    let line = err.to_string();
+    assert!(
+        line.starts_with("image \"nicolaka/netshoot:v0.99\" cannot be pulled (ImagePullBackOff: Back-off"),
+        "{line}"
+    );
+    assert!(line.contains("--probe-image"), "{line}");
+    let name = failing_kubelet.await.unwrap();
+    assert!(store.get(&PODS, Some(NS), &name).is_err(), "the prober pod {name} is deleted");
 }
