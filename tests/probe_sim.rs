@@ -315,6 +315,7 @@ async fn ctrl_c_ends_the_probe_with_results_and_leaves_nothing() {
     assert_eq!(doc["targets"].as_array().map(Vec::len), Some(3));
     for t in doc["targets"].as_array().unwrap() {
         assert!(t["analysis"]["received"].as_u64().is_some_and(|r| r > 0), "{t}");
+        assert_eq!(t["analysis"]["downtime"]["status"], "belowResolution", "stopped, not cut short: {t}");
     }
     env.assert_clean().await;
 
