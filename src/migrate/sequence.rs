@@ -259,7 +259,7 @@ async fn hops(
 }
 
 /// One migration, with the command's Ctrl-C forwarded to it.
-async fn migrate_once(
+pub(crate) async fn migrate_once(
     client: &kube::Client,
     namespace: &str,
     req: &RunRequest,
