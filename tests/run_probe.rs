@@ -7,7 +7,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use vmmigrate_sim::api::resources::{PODS, VMIMS};
+use vmmigrate_sim::api::resources::{KUBEVIRTS, PODS, VMIMS};
 use vmmigrate_sim::kubevirt::behaviour::Outcome;
 use vmmigrate_sim::scenario::Scenario;
 use vmmigrate_sim::scenario::format::ImageTools;
@@ -356,4 +356,34 @@ async fn measured_downtime_is_within_one_interval_of_the_injected_outage() {
         }
         cli.cluster.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_on_1_6_asks_for_the_original_node_with_added_node_selector() {
+    let cli = Cli::haos(20.0).await;
+    // The CR claims v1.6 (the sim's v1.5 schema prunes the field; the request is what is checked here).
+    cli.cluster
+        .sim
+        .store()
+        .modify(&KUBEVIRTS, Some("cozy-kubevirt"), "kubevirt", |kv| {
+            kv["status"]["observedKubeVirtVersion"] = serde_json::json!("v1.6.0");
+            Ok(())
+        })
+        .unwrap();
+    let out = cli.run(&["run", "vm-instance-haos", "--skip-check", "--round-trip", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let posts: Vec<Value> = cli
+        .cluster
+        .sim
+        .audit()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/virtualmachineinstancemigrations"))
+        .filter_map(|r| r.request_body)
+        .collect();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(posts[0]["spec"]["addedNodeSelector"].is_null(), "{}", posts[0]);
+    assert_eq!(posts[1]["spec"]["addedNodeSelector"], serde_json::json!({"kubernetes.io/hostname": "the-toy-factory"}));
+    let doc = json(&out);
+    assert_eq!(doc["hops"][1]["result"]["requestedTargetNode"], "the-toy-factory");
+    assert!(!doc["runWarnings"].to_string().contains("v1.5"), "{}", doc["runWarnings"]);
 }
