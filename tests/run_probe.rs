@@ -156,6 +156,9 @@ async fn haos_probe_human_output_has_each_target_after_the_result() {
     assert!(text.contains("from the switchover"), "{text}");
     assert!(text.contains("RTT median/p99  before"), "{text}");
     assert!(text.contains("Hypervisor pause  not known"), "{text}");
+    assert!(text.contains("Probe  pod vmmigrate-"), "{text}");
+    assert!(text.contains("Probe cleanup  prober pod vmmigrate-"), "{text}");
+    assert!(text.contains(" (baseline), during "), "the baseline stands in for the RTT before:\n{text}");
     cli.assert_clean(&out).await;
 }
 

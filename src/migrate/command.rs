@@ -9,7 +9,7 @@ use crate::cluster::Cluster;
 use crate::exit;
 use crate::term::{self, Term};
 
-use crate::record::{Hop, RunOptions, RunRecord};
+use crate::record::{Hop, ProbeSetup, RunOptions, RunRecord};
 
 use super::error::MigrateError;
 use super::gates;
@@ -121,9 +121,9 @@ async fn execute(
     let format = format(term);
     let planned = planned_hops(args.repeat, args.round_trip);
     let mut printed: std::io::Result<()> = Ok(());
-    let mut on_hop = |hop: &Hop| {
+    let mut on_hop = |hop: &Hop, probe: Option<&ProbeSetup>| {
         if format == ResultFormat::Table && printed.is_ok() {
-            printed = summary::render_hop(hop, planned, args.probe)
+            printed = summary::render_hop(hop, planned, probe)
                 .map_err(std::io::Error::other)
                 .and_then(|text| term::write_stdout(&text));
         }
