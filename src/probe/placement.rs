@@ -219,6 +219,21 @@ pub fn launcher_refusal(pod: &Pod, vm: &str, vmi_uid: Option<&str>) -> Option<St
     })
 }
 
+/// The Pod Security admission's refusal of `what` (`the prober pod`, `the ephemeral probe container`), in words, if
+/// a 403 message is one (`... is forbidden: violates PodSecurity "baseline:latest": non-default capabilities ...`).
+pub fn pod_security_refusal(message: &str, what: &str) -> Option<String> {
+    if !message.contains("violates PodSecurity") {
+        return None;
+    }
+    let detail = message.split_once("violates ").map_or(message, |(_, rest)| rest);
+    let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(format!(
+        "the namespace's Pod Security admission refuses {what} (ping needs the NET_RAW capability): {detail}; probe \
+         over HTTP only (--probe-http with --probe-from pod/NAME in a namespace that allows it), or ask for the \
+         namespace's pod-security.kubernetes.io/enforce level to allow NET_RAW"
+    ))
+}
+
 /// Where a probe container stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
@@ -386,6 +401,16 @@ mod tests {
     fn pod_with(status: serde_json::Value) -> Pod {
         serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {"containers": []}, "status": status}))
             .unwrap()
+    }
+
+    #[test]
+    fn pod_security_refusals_are_said_in_words() {
+        let m = "pods \"vmmigrate-probe-vm-x\" is forbidden: violates PodSecurity \"baseline:latest\": non-default \
+                 capabilities (container \"probe\" must not include \"NET_RAW\" in securityContext.capabilities.add)";
+        let why = pod_security_refusal(m, "the prober pod").unwrap();
+        assert!(why.starts_with("the namespace's Pod Security admission refuses the prober pod"), "{why}");
+        assert!(why.contains("PodSecurity \"baseline:latest\": non-default capabilities"), "{why}");
+        assert_eq!(pod_security_refusal("pods is forbidden: User \"u\" cannot create resource", "x"), None);
     }
 
     #[test]

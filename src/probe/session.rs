@@ -167,6 +167,14 @@ fn code(e: &kube::Error) -> Option<u16> {
     }
 }
 
+/// A Pod Security admission refusal (403) of `what`, in words.
+fn pod_security(e: &kube::Error, what: &str) -> Option<String> {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => placement::pod_security_refusal(&s.message, what),
+        _ => None,
+    }
+}
+
 /// Holds a created prober pod until it is deleted: [`PodGuard::delete`] on the normal path; on drop otherwise.
 struct PodGuard {
     api: Api<Pod>,
@@ -212,25 +220,22 @@ impl Drop for PodGuard {
         if !self.armed {
             return;
         }
-        let (api, name) = (self.api.clone(), self.name.clone());
-        let delete = async move { api.delete(&name, &PodGuard::delete_params()).await.map(|_| ()) };
-        let handle = tokio::runtime::Handle::try_current();
-        let result = match handle {
-            // Blocks this worker thread for the one DELETE, so the pod is gone before the process can exit.
+        let result = match tokio::runtime::Handle::try_current() {
+            // Blocks this worker thread until the pod is deleted, so it is gone before the process can exit.
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| h.block_on(delete))
+                tokio::task::block_in_place(|| h.block_on(self.delete()))
             }
             Ok(h) => {
-                h.spawn(delete);
-                Ok(())
+                let mut guard = PodGuard { api: self.api.clone(), name: self.name.clone(), armed: true };
+                self.armed = false;
+                h.spawn(async move { guard.delete().await.map(|_| ()) });
+                Ok(format!("prober pod {} deletion requested", self.name))
             }
-            Err(_) => Ok(()),
+            Err(_) => Err(ProbeError::Placement(format!("no runtime left to delete prober pod {}", self.name))),
         };
         match result {
-            Err(e) if code(&e) != Some(404) => {
-                tracing::warn!("could not delete prober pod {}: {e}", self.name)
-            }
-            _ => tracing::info!("prober pod {} deleted on the way out", self.name),
+            Ok(done) => tracing::info!("{done} on the way out"),
+            Err(e) => tracing::warn!("could not delete prober pod {}: {}", self.name, crate::exit::chain_message(&e)),
         }
     }
 }
@@ -296,6 +301,12 @@ impl Prober {
         let (placed, pod, container, node) = match &req.from {
             Some(ProbeFrom::Pod { name, container }) => {
                 let (c, node) = add_ephemeral(&pods, &vmi, req, name, container.as_deref(), lifetime).await?;
+                let source = vmi.status.as_ref().and_then(|s| s.node_name.as_deref());
+                if let Some(n) = node.as_deref().filter(|n| Some(*n) == source) {
+                    warnings.push(format!(
+                        "pod {name} runs on {n}, the VM's source node: the probe shares a host with one end of the move"
+                    ));
+                }
                 warnings.push(format!(
                     "the ephemeral probe container {c} stays in pod {name}'s spec until the pod is deleted \
                      (Kubernetes cannot remove it); its process ends by itself within {} s",
@@ -312,12 +323,14 @@ impl Prober {
                         choice.node
                     }
                 };
-                let guard = create_pod(&pods, req, &node, lifetime).await?;
+                let mut guard = create_pod(&pods, req, &node, lifetime).await?;
                 let name = guard.name.clone();
-                let placed = Placed::Pod(Box::new(guard));
-                // From here on, an error or a drop deletes the pod (the guard inside `placed`).
-                wait_running(&pods, &name, PROBER_CONTAINER, false).await?;
-                (placed, name, PROBER_CONTAINER.to_string(), Some(node))
+                // From here on, an error deletes the pod (and so would a drop, through the guard).
+                if let Err(e) = wait_running(&pods, &name, PROBER_CONTAINER, false).await {
+                    let _ = guard.delete().await;
+                    return Err(e);
+                }
+                (Placed::Pod(Box::new(guard)), name, PROBER_CONTAINER.to_string(), Some(node))
             }
         };
         let mut prober = Prober {
@@ -344,7 +357,10 @@ impl Prober {
             targets,
             warnings,
         };
-        prober.check_tools().await?;
+        if let Err(e) = prober.check_tools().await {
+            let _ = prober.cleanup().await;
+            return Err(e);
+        }
         Ok(prober)
     }
 
@@ -578,15 +594,10 @@ async fn create_pod(
             let name = created.metadata.name.unwrap_or_default();
             Ok(PodGuard { api: pods.clone(), name, armed: true })
         }
-        Err(kube::Error::Api(s)) if s.code == 403 && s.message.contains("PodSecurity") => {
-            Err(ProbeError::Placement(format!(
-                "the namespace's Pod Security admission refuses the prober pod (it needs the NET_RAW capability for \
-                 ping): {}; probe from an existing pod with --probe-from pod/NAME, or relax the namespace's \
-                 pod-security.kubernetes.io/enforce level",
-                one_line(&s.message)
-            )))
-        }
-        Err(e) => Err(api(format!("create the prober pod on node {node}"))(e)),
+        Err(e) => match pod_security(&e, "the prober pod") {
+            Some(why) => Err(ProbeError::Placement(why)),
+            None => Err(api(format!("create the prober pod on node {node}"))(e)),
+        },
     }
 }
 
@@ -621,14 +632,12 @@ async fn add_ephemeral(
     let patch = Patch::Strategic(placement::ephemeral_patch(&spec));
     match pods.patch_ephemeral_containers(name, &PatchParams::default(), &patch).await {
         Ok(_) => {}
-        Err(kube::Error::Api(s)) if s.code == 403 && s.message.contains("PodSecurity") => {
-            return Err(ProbeError::Placement(format!(
-                "the namespace's Pod Security admission refuses the ephemeral probe container (it needs the NET_RAW \
-                 capability for ping): {}",
-                one_line(&s.message)
-            )));
+        Err(e) => {
+            return Err(match pod_security(&e, &format!("the ephemeral probe container in pod {name}")) {
+                Some(why) => ProbeError::Placement(why),
+                None => api(format!("add an ephemeral probe container to pod {name}"))(e),
+            });
         }
-        Err(e) => return Err(api(format!("add an ephemeral probe container to pod {name}"))(e)),
     }
     wait_running(pods, name, &container, true).await?;
     Ok((container, pod.spec.and_then(|s| s.node_name)))
