@@ -784,12 +784,16 @@ _kubectl__vmmigrate() {
             return 0
             ;;
         kubectl__subcmd__vmmigrate__subcmd__probe)
-            opts="-n -s -o -v -h -V --probe-from --probe-image --probe-target --probe-http --probe-interval --probe-tail --force --kubeconfig --context --cluster --user --namespace --server --token --as --as-group --as-uid --certificate-authority --client-certificate --client-key --insecure-skip-tls-verify --tls-server-name --request-timeout --output --no-color --v --help --version"
+            opts="-n -s -o -v -h -V --duration --probe-from --probe-image --probe-target --probe-http --probe-interval --probe-tail --force --kubeconfig --context --cluster --user --namespace --server --token --as --as-group --as-uid --certificate-authority --client-certificate --client-key --insecure-skip-tls-verify --tls-server-name --request-timeout --output --no-color --v --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --probe-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

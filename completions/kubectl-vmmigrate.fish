@@ -52,7 +52,7 @@ complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_needs_command" -f -a 
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_needs_command" -f -a "run" -d 'Live-migrate a VM: create a VirtualMachineInstanceMigration and follow it to its end'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_needs_command" -f -a "cancel" -d 'Abort the VM\'s running migration and wait until the abort is confirmed'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_needs_command" -f -a "status" -d 'Show the VM\'s latest migration: phase, nodes, timestamps and progress'
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_needs_command" -f -a "probe" -d 'Measure network downtime of a VM without migrating it, until Ctrl-C (e.g. while another tool moves it)'
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_needs_command" -f -a "probe" -d 'Measure network downtime of a VM without migrating it, until Ctrl-C or --duration (e.g. while another tool moves it)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_needs_command" -f -a "completion" -d 'Print a shell completion script (bash, zsh, fish, powershell), or install kubectl\'s completion helper'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_needs_command" -f -a "resolve-config" -d 'Print the kubeconfig files, context, cluster, server and namespace that would be used (no network access)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -101,9 +101,9 @@ complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run"
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l pushgateway -d 'Push the results as metrics to this Prometheus Pushgateway URL' -r -f
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-from -d 'Where the probe runs: pod/NAME[:CONTAINER] (an ephemeral container in that pod) or node/NAME (a short-lived prober pod on that node). Default: a short-lived prober pod on another node, deleted afterwards' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-image -d 'Image of the prober pod or ephemeral container (needs ping; curl for --probe-http)' -r
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-target -d 'Address to ping (repeatable); default: the VM\'s IP addresses' -r
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-http -d 'URL to request over HTTP (repeatable)' -r
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-interval -d 'Interval between probe packets/requests; it bounds the downtime resolution' -r
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-target -d 'Address or host name to ping, besides the VM\'s interface addresses and the external IPs of the Services selecting it (repeatable)' -r
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-http -d 'http(s) URL to request over HTTP, e.g. a health endpoint (repeatable)' -r
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-interval -d 'Interval between probe packets/requests (2ms to 60s); it bounds the downtime resolution' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-tail -d 'Keep probing this long after the migration ended, to catch late outages' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l kubeconfig -d 'Path to the kubeconfig file to use (only this file; it must exist). Default: $KUBECONFIG, else ~/.kube/config' -r -F
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l context -d 'The kubeconfig context to use (default: the current-context)' -r
@@ -130,7 +130,7 @@ complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run"
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l no-abort-on-timeout -d 'On --timeout, leave the migration running instead of aborting it'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe -d 'Measure network downtime during the migration with the downtime probe (see the --probe-* flags)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l round-trip -d 'After migrating, migrate the VM back to its original node'
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l force -d 'Allow a probe placement that leaves a trace: an ephemeral container cannot be removed from its pod, so --probe-from pod/NAME is refused for long-lived pods and the VM\'s own virt-launcher pod without --force'
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l force -d 'Go on although the probe\'s baseline (a few seconds of probing before anything moves) found a target unreachable; that target is then reported as not answering. Without it, run does not migrate and probe does not start'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l insecure-skip-tls-verify -d 'Do not verify the server\'s certificate (insecure)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l no-color -d 'Disable colours (also when the NO_COLOR environment variable is set and not empty)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -184,11 +184,12 @@ complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand stat
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand status" -l no-color -d 'Disable colours (also when the NO_COLOR environment variable is set and not empty)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand status" -s V -l version -d 'Print version'
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l duration -d 'How long to probe (e.g. 2m); without it, until Ctrl-C, at most 1h. Each probe is bounded by it inside the probe container too' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l probe-from -d 'Where the probe runs: pod/NAME[:CONTAINER] (an ephemeral container in that pod) or node/NAME (a short-lived prober pod on that node). Default: a short-lived prober pod on another node, deleted afterwards' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l probe-image -d 'Image of the prober pod or ephemeral container (needs ping; curl for --probe-http)' -r
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l probe-target -d 'Address to ping (repeatable); default: the VM\'s IP addresses' -r
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l probe-http -d 'URL to request over HTTP (repeatable)' -r
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l probe-interval -d 'Interval between probe packets/requests; it bounds the downtime resolution' -r
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l probe-target -d 'Address or host name to ping, besides the VM\'s interface addresses and the external IPs of the Services selecting it (repeatable)' -r
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l probe-http -d 'http(s) URL to request over HTTP, e.g. a health endpoint (repeatable)' -r
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l probe-interval -d 'Interval between probe packets/requests (2ms to 60s); it bounds the downtime resolution' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l probe-tail -d 'Keep probing this long after the migration ended, to catch late outages' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l kubeconfig -d 'Path to the kubeconfig file to use (only this file; it must exist). Default: $KUBECONFIG, else ~/.kube/config' -r -F
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l context -d 'The kubeconfig context to use (default: the current-context)' -r
@@ -210,7 +211,7 @@ wide\t'Table with more columns'
 json\t'JSON (a stable, documented schema)'
 yaml\t'YAML (same schema as JSON)'"
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -s v -l v -d 'Log verbosity on stderr: 0 warnings, 2 info, 4 debug, 6 and above trace (kubectl\'s -v scale)' -r
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l force -d 'Allow a probe placement that leaves a trace: an ephemeral container cannot be removed from its pod, so --probe-from pod/NAME is refused for long-lived pods and the VM\'s own virt-launcher pod without --force'
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l force -d 'Go on although the probe\'s baseline (a few seconds of probing before anything moves) found a target unreachable; that target is then reported as not answering. Without it, run does not migrate and probe does not start'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l insecure-skip-tls-verify -d 'Do not verify the server\'s certificate (insecure)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -l no-color -d 'Disable colours (also when the NO_COLOR environment variable is set and not empty)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -270,7 +271,7 @@ complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand help
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand help; and not __fish_seen_subcommand_from check run cancel status probe completion resolve-config help" -f -a "run" -d 'Live-migrate a VM: create a VirtualMachineInstanceMigration and follow it to its end'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand help; and not __fish_seen_subcommand_from check run cancel status probe completion resolve-config help" -f -a "cancel" -d 'Abort the VM\'s running migration and wait until the abort is confirmed'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand help; and not __fish_seen_subcommand_from check run cancel status probe completion resolve-config help" -f -a "status" -d 'Show the VM\'s latest migration: phase, nodes, timestamps and progress'
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand help; and not __fish_seen_subcommand_from check run cancel status probe completion resolve-config help" -f -a "probe" -d 'Measure network downtime of a VM without migrating it, until Ctrl-C (e.g. while another tool moves it)'
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand help; and not __fish_seen_subcommand_from check run cancel status probe completion resolve-config help" -f -a "probe" -d 'Measure network downtime of a VM without migrating it, until Ctrl-C or --duration (e.g. while another tool moves it)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand help; and not __fish_seen_subcommand_from check run cancel status probe completion resolve-config help" -f -a "completion" -d 'Print a shell completion script (bash, zsh, fish, powershell), or install kubectl\'s completion helper'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand help; and not __fish_seen_subcommand_from check run cancel status probe completion resolve-config help" -f -a "resolve-config" -d 'Print the kubeconfig files, context, cluster, server and namespace that would be used (no network access)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand help; and not __fish_seen_subcommand_from check run cancel status probe completion resolve-config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

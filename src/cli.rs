@@ -160,8 +160,8 @@ pub enum Command {
         (with --strict: or has a warning), 1 the check could not be evaluated, 2 usage.")]
     Check(CheckArgs),
     /// Live-migrate a VM: create a VirtualMachineInstanceMigration and follow it to its end
-    #[command(after_help = "Exit codes: 0 migrated, 1 error, 2 usage, 3 refused (the VM is not migratable), \
-        4 migration failed, 5 migration aborted, 6 --timeout reached, 7 --max-downtime/--max-duration exceeded, \
+    #[command(after_help = "Exit codes: 0 migrated, 1 error, 2 usage, 3 refused (the VM is not migratable, or a \
+        --probe baseline target did not answer), 4 migration failed, 5 migration aborted, 6 --timeout reached, 7 --max-downtime/--max-duration exceeded, \
         130 interrupted (the migration is aborted first unless it already finished).")]
     Run(RunArgs),
     /// Abort the VM's running migration and wait until the abort is confirmed

@@ -238,10 +238,12 @@ fn binary_reaches_a_server_and_reports_unintegrated_commands() {
     assert_eq!(v["serverVersion"], "v1.34.0-fake");
     assert_eq!(v["namespace"], "ns1");
 
-    // run, cancel and status are integrated (tests/run_cli.rs).
+    // run, cancel, status (tests/run_cli.rs) and probe (tests/probe_sim.rs) are integrated; this server has no VMI.
     let out = plugin(dir.path()).env("KUBECONFIG", &cfg).args(["probe", "vm1"]).output().unwrap();
-    let line = assert_one_error_line(&out, 1, &[]);
-    assert_eq!(line, "error: 'probe' is not available in this build");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors, ["error: VM ns1/vm1 is not running (no VirtualMachineInstance): there is nothing to probe"]);
 }
 
 #[test]

@@ -18,6 +18,8 @@ const VM: &str = "vm-instance-haos";
 const LAUNCHER: &str = "virt-launcher-vm-instance-haos-7x2kq";
 /// An image the scenario declares without ping (the seed's failure).
 const NO_PING: &str = "registry.example/haos-shell:15.2";
+/// An image without even a shell.
+const DISTROLESS: &str = "registry.example/distroless:1";
 
 struct Env {
     cluster: ClusterSim,
@@ -32,6 +34,8 @@ impl Env {
             NO_PING.into(),
             ImageTools { missing_tools: vec!["ping".into(), "curl".into()], ping_variant: None },
         );
+        let none = ["sh", "ping", "curl", "sleep", "date"].map(String::from).to_vec();
+        scenario.images.insert(DISTROLESS.into(), ImageTools { missing_tools: none, ping_variant: None });
         let opts = ClusterOptions { speed: 20.0, ..Default::default() };
         let cluster = ClusterSim::start(&scenario, opts).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -166,9 +170,10 @@ async fn probe_measures_the_three_seed_targets_from_illusion_and_leaves_nothing(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migration_while_probing_shows_each_injected_outage_within_one_interval() {
     let env = Env::start().await;
-    let child = env.command(&["probe", VM, "--duration", "60s", "-o", "json"]).spawn().unwrap();
+    let http = "http://192.168.50.101:8123/api/";
+    let child = env.command(&["probe", VM, "--duration", "60s", "--probe-http", http, "-o", "json"]).spawn().unwrap();
     let execs = |env: &Env| env.cluster.sim.audit().iter().filter(|r| r.path.ends_with("/exec")).count();
-    while execs(&env) < 7 {
+    while execs(&env) < 9 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let run = env.run(&["run", VM, "--skip-check", "-o", "json"]).await;
@@ -186,6 +191,12 @@ async fn a_migration_while_probing_shows_each_injected_outage_within_one_interva
         let resolution = a["downtime"]["resolutionMs"].as_f64().unwrap();
         assert!((ms - injected).abs() <= resolution, "{target}: {ms} ± {resolution} vs {injected}");
     }
+    let t = doc["targets"].as_array().unwrap().iter().find(|t| t["target"]["target"] == http).unwrap();
+    assert_eq!(t["target"]["method"], "http");
+    let a = &t["analysis"];
+    assert_eq!(a["windows"].as_array().map(Vec::len), Some(1), "{t}");
+    let (ms, resolution) = (a["downtime"]["ms"].as_f64().unwrap(), a["downtime"]["resolutionMs"].as_f64().unwrap());
+    assert!((ms - 180.0).abs() <= resolution, "HTTP: {ms} ± {resolution} vs 180");
     env.assert_clean().await;
 }
 
@@ -201,6 +212,13 @@ async fn an_image_without_ping_fails_in_one_line_and_the_launcher_pod_is_refused
     assert!(stdout(&out).is_empty());
     env.assert_clean().await;
 
+    // haos.yaml declares alpine:3.22 without curl: fine for ping, not for --probe-http.
+    let http = ["probe", VM, "--duration", "4s", "--probe-image", "alpine:3.22", "--probe-http", "http://10.244.0.57/"];
+    let out = env.run(&http).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: the probe image alpine:3.22 has no curl"), "{}", stderr(&out));
+    env.assert_clean().await;
+
     let before = env.cluster.sim.store().get(&PODS, Some(NS), LAUNCHER).unwrap();
     let out = env.run(&["probe", VM, "--probe-from", &format!("pod/{LAUNCHER}")]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -208,7 +226,17 @@ async fn an_image_without_ping_fails_in_one_line_and_the_launcher_pod_is_refused
     assert!(err.contains("virt-launcher pod of VM vm-instance-haos") && err.contains("replaced during the migration"));
     let after = env.cluster.sim.store().get(&PODS, Some(NS), LAUNCHER).unwrap();
     assert_eq!(before["spec"], after["spec"], "no ephemeral container was added");
-    assert_eq!(env.prober_creations().len(), 1, "only the first run created a prober pod");
+    assert_eq!(env.prober_creations().len(), 2, "only the first runs created prober pods");
+
+    let out = env.run(&["probe", VM, "--duration", "4s", "--probe-image", DISTROLESS]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("error: the probe image {DISTROLESS} has no sh")), "{}", stderr(&out));
+    env.assert_clean().await;
+
+    let out = env.run(&["probe", VM, "--probe-from", "node/nowhere"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: --probe-from node/nowhere: node nowhere not found"), "{}", stderr(&out));
+    assert_eq!(env.prober_creations().len(), 3, "nothing created for an unknown node");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,6 +315,7 @@ async fn ctrl_c_ends_the_probe_with_results_and_leaves_nothing() {
     assert_eq!(doc["targets"].as_array().map(Vec::len), Some(3));
     for t in doc["targets"].as_array().unwrap() {
         assert!(t["analysis"]["received"].as_u64().is_some_and(|r| r > 0), "{t}");
+        assert_eq!(t["analysis"]["downtime"]["status"], "belowResolution", "stopped, not cut short: {t}");
     }
     env.assert_clean().await;
 

@@ -159,7 +159,7 @@ async fn max_duration_exceeded_exits_7_and_other_features_flags_are_refused() {
     assert_eq!(json(&out)["outcome"], "Succeeded", "the migration itself succeeded");
     assert!(stderr(&out).contains("more than --max-duration 5 s"), "{}", stderr(&out));
 
-    let refused = cli.run(&["run", "vm-instance-haos", "--skip-check", "--round-trip"]).await;
+    let refused = cli.run(&["run", "vm-instance-haos", "--skip-check", "--metrics-file", "m.prom"]).await;
     assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("--round-trip not available"), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--metrics-file not available"), "{}", stderr(&refused));
 }

@@ -7,7 +7,8 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use vmmigrate_sim::api::resources::{PODS, VMIMS};
+use vmmigrate_sim::api::resources::{KUBEVIRTS, PODS, VMIMS};
+use vmmigrate_sim::kubevirt::behaviour::Outcome;
 use vmmigrate_sim::scenario::Scenario;
 use vmmigrate_sim::scenario::format::ImageTools;
 use vmmigrate_sim::{ClusterOptions, ClusterSim};
@@ -155,6 +156,10 @@ async fn haos_probe_human_output_has_each_target_after_the_result() {
     assert!(text.contains("from the switchover"), "{text}");
     assert!(text.contains("RTT median/p99  before"), "{text}");
     assert!(text.contains("Hypervisor pause  not known"), "{text}");
+    assert!(text.contains("Probe  pod vmmigrate-"), "{text}");
+    assert!(text.contains("Probe cleanup  prober pod vmmigrate-"), "{text}");
+    // Every target has an RTT before: its own samples, or the baseline's standing in.
+    assert!(!text.contains("before -"), "{text}");
     cli.assert_clean(&out).await;
 }
 
@@ -242,4 +247,147 @@ async fn repeat_5_reports_five_hops_and_the_figures() {
     assert!(text.contains("10.244.0.57  downtime p50"), "{text}");
     assert_eq!(cli.vmims("tenant-root").len(), 5);
     cli.assert_clean(&out).await;
+}
+
+fn haos_with(outcome: Outcome) -> Scenario {
+    let mut s = Scenario::builtin("haos").unwrap();
+    s.migration_defaults.outcome = outcome;
+    s
+}
+
+fn stall_running() -> Outcome {
+    Outcome::StallAt { phase: "Running".into() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_migration_is_reported_with_the_probe_and_leaves_nothing_behind() {
+    let reason = "Live migration failed error encountered during MigrateToURI3 libvirt API call";
+    let cli =
+        Cli::start(haos_with(Outcome::FailAt { phase: "Running".into(), reason: reason.into() }), 10.0, "tenant-root")
+            .await;
+    let mut args = vec!["run", "vm-instance-haos", "--probe", "--round-trip", "-o", "json"];
+    args.extend(FAST);
+    let out = cli.run(&args).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["outcome"], "Failed");
+    assert_eq!(doc["hops"].as_array().map(Vec::len), Some(1), "the loop stops at the first hop that fails");
+    assert_eq!(doc["targets"].as_array().map(Vec::len), Some(3), "{doc}");
+    assert_eq!(doc["hypervisorDowntimeUnavailable"], "the migration did not complete");
+    cli.assert_clean(&out).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_migration_is_aborted_and_the_probe_cleaned_up() {
+    let cli = Cli::start(haos_with(stall_running()), 20.0, "tenant-root").await;
+    let mut args = vec!["run", "vm-instance-haos", "--probe", "--timeout", "2s"];
+    args.extend(FAST);
+    let out = cli.run(&args).await;
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Downtime probe"), "{}", stdout(&out));
+    cli.assert_clean(&out).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_aborts_the_migration_and_the_probe_is_cleaned_up() {
+    let cli = Cli::start(haos_with(stall_running()), 20.0, "tenant-root").await;
+    let mut args = vec!["run", "vm-instance-haos", "--probe", "-o", "json"];
+    args.extend(FAST);
+    let child = cli.command(&args).spawn().unwrap();
+    let pid = child.id().to_string();
+    while !cli.vmims("tenant-root").iter().any(|m| m["status"]["phase"] == "Running") {
+        cli.cluster.sim.store().clock().sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!cli.prober_pods().is_empty(), "the prober runs during the migration");
+    // The shell's builtin kill; the pid goes as an argument.
+    let status = std::process::Command::new("sh").args(["-c", "kill -INT \"$1\"", "sh", &pid]).status().unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(json(&out)["outcome"], "Interrupted");
+    cli.assert_clean(&out).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_baseline_target_refuses_the_run_with_exit_3_unless_forced() {
+    let cli = Cli::haos(10.0).await;
+    let mut args = vec!["run", "vm-instance-haos", "--probe", "--probe-target", "10.99.99.99"];
+    args.extend(FAST);
+    let out = cli.run(&args).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("10.99.99.99"), "{}", stderr(&out));
+    assert!(cli.vmims("tenant-root").is_empty(), "nothing migrated");
+    cli.assert_clean(&out).await;
+
+    args.extend(["--force", "-o", "json"]);
+    let forced = cli.run(&args).await;
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    let doc = json(&forced);
+    let silent = doc["targets"].as_array().unwrap().iter().find(|t| t["target"]["target"] == "10.99.99.99").cloned();
+    let status = silent.as_ref().map(|t| t["analysis"]["downtime"]["status"].clone());
+    assert!(matches!(status.as_ref().and_then(Value::as_str), Some("notMeasured" | "incomplete")), "{silent:?}");
+    assert!(doc["runWarnings"].to_string().contains("10.99.99.99"), "{}", doc["runWarnings"]);
+    cli.assert_clean(&forced).await;
+}
+
+/// The figure the project is judged by: across injected outages of 0, 20, 180, 730 and 2,500 ms, the measured
+/// downtime is within one probe interval of the injected one, for every seed address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measured_downtime_is_within_one_interval_of_the_injected_outage() {
+    for injected in [0u64, 20, 180, 730, 2500] {
+        let mut scenario = Scenario::builtin("haos").unwrap();
+        scenario.migration_defaults.outage_ms = [("*".to_string(), injected)].into_iter().collect();
+        let cli = Cli::start(scenario, 10.0, "tenant-root").await;
+        let mut args = vec!["run", "vm-instance-haos", "--skip-check", "--probe", "-o", "json"];
+        args.extend(FAST);
+        let out = cli.run(&args).await;
+        assert_eq!(out.status.code(), Some(0), "{injected} ms: {}", stderr(&out));
+        let doc = json(&out);
+        for t in doc["targets"].as_array().unwrap() {
+            let a = &t["analysis"];
+            let interval = a["achievedIntervalMs"].as_f64().unwrap();
+            let d = &a["downtime"];
+            let measured = match d["status"].as_str() {
+                Some("measured") => d["ms"].as_f64().unwrap(),
+                Some("belowResolution") => 0.0,
+                _ => panic!("{injected} ms: {t}"),
+            };
+            assert!(
+                (measured - injected as f64).abs() <= interval,
+                "{}: injected {injected} ms, measured {measured} ms, interval {interval} ms",
+                t["target"]["target"]
+            );
+        }
+        cli.cluster.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_on_1_6_asks_for_the_original_node_with_added_node_selector() {
+    let cli = Cli::haos(20.0).await;
+    // The CR claims v1.6 (the sim's v1.5 schema prunes the field; the request is what is checked here).
+    cli.cluster
+        .sim
+        .store()
+        .modify(&KUBEVIRTS, Some("cozy-kubevirt"), "kubevirt", |kv| {
+            kv["status"]["observedKubeVirtVersion"] = serde_json::json!("v1.6.0");
+            Ok(())
+        })
+        .unwrap();
+    let out = cli.run(&["run", "vm-instance-haos", "--skip-check", "--round-trip", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let posts: Vec<Value> = cli
+        .cluster
+        .sim
+        .audit()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/virtualmachineinstancemigrations"))
+        .filter_map(|r| r.request_body)
+        .collect();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(posts[0]["spec"]["addedNodeSelector"].is_null(), "{}", posts[0]);
+    assert_eq!(posts[1]["spec"]["addedNodeSelector"], serde_json::json!({"kubernetes.io/hostname": "the-toy-factory"}));
+    let doc = json(&out);
+    assert_eq!(doc["hops"][1]["result"]["requestedTargetNode"], "the-toy-factory");
+    assert!(!doc["runWarnings"].to_string().contains("v1.5"), "{}", doc["runWarnings"]);
 }

@@ -9,7 +9,7 @@ use crate::cluster::Cluster;
 use crate::exit;
 use crate::term::{self, Term};
 
-use crate::record::{Hop, RunOptions, RunRecord};
+use crate::record::{Hop, ProbeSetup, RunOptions, RunRecord};
 
 use super::error::MigrateError;
 use super::gates;
@@ -23,10 +23,23 @@ use super::ui::{LineSink, ProgressSink, ResultFormat, TtySink};
 /// (`-o json|yaml`). Whatever happens, one complete [`RunRecord`] goes to [`emit`] before the exit code. Flags of
 /// features integrated elsewhere (reports, metrics) are refused here rather than silently ignored.
 pub async fn run_command(cluster: &Cluster, args: &RunArgs, term: &Term) -> anyhow::Result<exit::Outcome> {
+    let (record, result) = run_recorded(cluster, args, term, Interrupts::ctrl_c()).await;
+    emit(&record, args)?;
+    result
+}
+
+/// [`run_command`] without [`emit`], with the interrupts delivered by the caller: the record of what happened (on
+/// every path, with its `exitCode` and `error`) and the command's result.
+pub async fn run_recorded(
+    cluster: &Cluster,
+    args: &RunArgs,
+    term: &Term,
+    mut interrupts: Interrupts,
+) -> (RunRecord, anyhow::Result<exit::Outcome>) {
     let mut record = new_record(cluster, args);
     let unsupported = unsupported_flags(args);
     let result = if unsupported.is_empty() {
-        execute(cluster, args, term, &mut record).await
+        execute(cluster, args, term, &mut record, &mut interrupts).await
     } else {
         Err(anyhow::anyhow!("{} not available in this build of 'run'", unsupported.join(", ")))
     };
@@ -37,8 +50,7 @@ pub async fn run_command(cluster: &Cluster, args: &RunArgs, term: &Term) -> anyh
     {
         record.error = Some(exit::chain_message(e.as_ref()));
     }
-    emit(&record, args)?;
-    result
+    (record, result)
 }
 
 /// The one place every output of a finished `run` is written from its record: `--report` files, `--metrics-file`
@@ -76,8 +88,8 @@ async fn execute(
     args: &RunArgs,
     term: &Term,
     record: &mut RunRecord,
+    interrupts: &mut Interrupts,
 ) -> anyhow::Result<exit::Outcome> {
-    let mut interrupts = Interrupts::ctrl_c();
     let mut completion_timeout = None;
     if !args.skip_check {
         let (report, verdict) = preflight(cluster, args).await?;
@@ -103,15 +115,15 @@ async fn execute(
         };
         let mut ui = sink(term);
         let report =
-            super::run::run_with_interrupts(&cluster.client, &cluster.namespace, &req, ui.as_mut(), interrupts).await;
+            super::sequence::migrate_once(&cluster.client, &cluster.namespace, &req, ui.as_mut(), interrupts).await;
         return finish(report, term);
     }
     let format = format(term);
     let planned = planned_hops(args.repeat, args.round_trip);
     let mut printed: std::io::Result<()> = Ok(());
-    let mut on_hop = |hop: &Hop| {
+    let mut on_hop = |hop: &Hop, probe: Option<&ProbeSetup>| {
         if format == ResultFormat::Table && printed.is_ok() {
-            printed = summary::render_hop(hop, planned, args.probe)
+            printed = summary::render_hop(hop, planned, probe)
                 .map_err(std::io::Error::other)
                 .and_then(|text| term::write_stdout(&text));
         }
@@ -122,7 +134,7 @@ async fn execute(
         args,
         completion_timeout,
         record,
-        SequenceIo { new_ui: &mut || sink(term), on_hop: &mut on_hop, interrupts: &mut interrupts },
+        SequenceIo { new_ui: &mut || sink(term), on_hop: &mut on_hop, interrupts },
     )
     .await;
     printed?;

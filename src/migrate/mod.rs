@@ -21,7 +21,7 @@ pub mod summary;
 pub mod ui;
 
 pub use cluster::supports_added_node_selector;
-pub use command::{cancel_command, run_command, status_command};
+pub use command::{cancel_command, run_command, run_recorded, status_command};
 pub use error::MigrateError;
 pub use run::{Command, ErrorDocument, Interrupts, RunReport, RunRequest, cancel, run, run_with_interrupts, status};
 pub use state::{MigrationResult, Outcome};

@@ -21,7 +21,7 @@ use crate::cli::RunArgs;
 use crate::exit::ExitCode;
 use crate::kubevirt::{LABEL_VMI_NAME, VirtualMachineInstance, VirtualMachineInstanceMigration};
 use crate::probe::session::{ProbeError, ProbeRequest, Prober};
-use crate::record::{Hop, RunRecord};
+use crate::record::{Hop, ProbeSetup, RunRecord};
 
 use super::cluster;
 use super::error::MigrateError;
@@ -74,7 +74,7 @@ pub struct SequenceIo<'a> {
     /// Makes the progress sink of one hop.
     pub new_ui: &'a mut dyn FnMut() -> Box<dyn ProgressSink>,
     /// Called as each hop ends (to print it).
-    pub on_hop: &'a mut dyn FnMut(&Hop),
+    pub on_hop: &'a mut dyn FnMut(&Hop, Option<&ProbeSetup>),
     /// Ctrl-C, for the whole command.
     pub interrupts: &'a mut Interrupts,
 }
@@ -175,7 +175,7 @@ async fn hops(
     mut prober: Option<&mut Prober>,
     record: &mut RunRecord,
     new_ui: &mut dyn FnMut() -> Box<dyn ProgressSink>,
-    on_hop: &mut dyn FnMut(&Hop),
+    on_hop: &mut dyn FnMut(&Hop, Option<&ProbeSetup>),
     interrupts: &mut Interrupts,
 ) -> Ended {
     let planned = planned_hops(args.repeat, args.round_trip);
@@ -248,7 +248,7 @@ async fn hops(
             };
             record.warnings.push(note);
         }
-        on_hop(&hop);
+        on_hop(&hop, record.probe.as_ref());
         let code = report.exit_code();
         record.hops.push(hop);
         if code != ExitCode::Success || index == planned {
@@ -259,7 +259,7 @@ async fn hops(
 }
 
 /// One migration, with the command's Ctrl-C forwarded to it.
-async fn migrate_once(
+pub(crate) async fn migrate_once(
     client: &kube::Client,
     namespace: &str,
     req: &RunRequest,

@@ -66,18 +66,20 @@ impl<'a> RunDocument<'a> {
 }
 
 /// One hop as printed when it ends (table format): its result, then the probe's figures and the hypervisor pause.
-pub fn render_hop(hop: &Hop, hops_planned: u32, probe: bool) -> Result<String, RenderError> {
+/// `probe` is the probe's setup with `--probe` (its baseline stands in for the RTT before a migration whose probe
+/// started within the same second as the migration's first, second-precision, timestamp).
+pub fn render_hop(hop: &Hop, hops_planned: u32, probe: Option<&ProbeSetup>) -> Result<String, RenderError> {
     let mut out = String::new();
     if hops_planned > 1 {
         out.push_str(&format!("Hop {} of {hops_planned}\n", hop.index));
     }
     out.push_str(&render_result(&hop.result, ResultFormat::Table)?);
-    if probe {
-        out.push_str(&targets_text(&hop.targets, &hop.result));
+    if let Some(setup) = probe {
+        out.push_str(&targets_text(&hop.targets, &hop.result, &setup.baseline));
     }
     match (hop.hypervisor_downtime_ms, &hop.hypervisor_downtime_unavailable) {
         (Some(ms), _) => out.push_str(&format!("Hypervisor pause  {ms:.0} ms (libvirt, source virt-launcher log)\n")),
-        (None, Some(why)) if probe => out.push_str(&format!("Hypervisor pause  not known: {why}\n")),
+        (None, Some(why)) if probe.is_some() => out.push_str(&format!("Hypervisor pause  not known: {why}\n")),
         _ => {}
     }
     Ok(out)
@@ -86,6 +88,21 @@ pub fn render_hop(hop: &Hop, hops_planned: u32, probe: bool) -> Result<String, R
 /// After the last hop (table format): the per-hop table and figures over the hops, then the gates.
 pub fn render_end(record: &RunRecord) -> String {
     let mut out = String::new();
+    if let Some(p) = &record.probe {
+        let at = match (&p.pod, &p.node) {
+            (Some(pod), Some(node)) => format!("{} {pod} on {node}", p.placement),
+            (Some(pod), None) => format!("{} {pod}", p.placement),
+            _ => p.placement.clone(),
+        };
+        let ping = p.ping_flavour.as_deref().map(|f| format!(", ping {f}")).unwrap_or_default();
+        out.push_str(&format!("Probe  {at}, image {}{ping}\n", p.image));
+        if let Some(done) = &p.cleanup {
+            out.push_str(&format!("Probe cleanup  {done}\n"));
+        }
+    }
+    for w in &record.warnings {
+        out.push_str(&format!("Warning  {w}\n"));
+    }
     if record.hops.len() > 1 || record.options.repeat > 1 || record.options.round_trip {
         out.push_str(&hop_table(&record.hops));
         out.push_str(&stats_text(&hop_stats(&record.hops)));
@@ -101,7 +118,7 @@ pub fn render_end(record: &RunRecord) -> String {
 }
 
 /// The probe's figures per target, one block each.
-pub fn targets_text(targets: &[TargetResult], result: &MigrationResult) -> String {
+pub fn targets_text(targets: &[TargetResult], result: &MigrationResult, baseline: &[TargetResult]) -> String {
     let mut out = String::from("Downtime probe\n");
     if targets.is_empty() {
         out.push_str("  no target measured\n");
@@ -110,7 +127,8 @@ pub fn targets_text(targets: &[TargetResult], result: &MigrationResult) -> Strin
         let via = t.target.via.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
         out.push_str(&format!("  {} ({}, {}{via})\n", t.target.target, t.target.method, t.target.source));
         if let Some(a) = &t.analysis {
-            out.push_str(&analysis_text(a));
+            let base = baseline.iter().find(|b| b.target == t.target).and_then(|b| b.analysis.as_ref());
+            out.push_str(&analysis_text(a, base.and_then(|b| b.rtt)));
         }
         if let Some(why) = &t.not_measured {
             out.push_str(&format!("    not measured: {why}\n"));
@@ -122,7 +140,7 @@ pub fn targets_text(targets: &[TargetResult], result: &MigrationResult) -> Strin
     out
 }
 
-fn analysis_text(a: &TargetAnalysis) -> String {
+fn analysis_text(a: &TargetAnalysis, baseline_rtt: Option<RttStats>) -> String {
     let mut out = format!(
         "    sent {}, received {}, loss {:.1} %, every {:.0} ms\n",
         a.sent,
@@ -139,12 +157,11 @@ fn analysis_text(a: &TargetAnalysis) -> String {
         None => "-".to_string(),
     };
     let p = &a.rtt_by_phase;
-    out.push_str(&format!(
-        "    RTT median/p99  before {}, during {}, after {}\n",
-        rtt(&p.before),
-        rtt(&p.during),
-        rtt(&p.after)
-    ));
+    let before = match (p.before, baseline_rtt) {
+        (None, Some(b)) => format!("{} (baseline)", rtt(&Some(b))),
+        (before, _) => rtt(&before),
+    };
+    out.push_str(&format!("    RTT median/p99  before {before}, during {}, after {}\n", rtt(&p.during), rtt(&p.after)));
     out
 }
 
@@ -302,13 +319,15 @@ mod tests {
 
     #[test]
     fn round_trip_document_and_table_have_both_hops_and_the_figures() {
-        let rec = record(vec![hop(1, "a", "b", 180.0), hop(2, "b", "a", 220.0)], true);
+        let mut rec = record(vec![hop(1, "a", "b", 180.0), hop(2, "b", "a", 220.0)], true);
         let doc: serde_json::Value =
             serde_json::from_str(&render_record(&rec, ResultFormat::Json).unwrap().unwrap()).unwrap();
         assert_eq!(doc["hops"].as_array().map(Vec::len), Some(2));
         assert_eq!(doc["targetNode"], "a", "the top level is the last hop");
         assert_eq!(doc["hopStats"]["targets"][0]["downtimeMs"]["max"], 220.0);
+        rec.warnings.push("hop 2: back on a".into());
         let text = render_end(&rec);
+        assert!(text.contains("Warning  hop 2: back on a"), "{text}");
         assert!(text.contains("1    a → b"), "{text}");
         assert!(text.contains("2    b → a"), "{text}");
         assert!(text.contains("220 ms"), "{text}");
@@ -325,7 +344,7 @@ mod tests {
             after: vec!["10.0.0.9".into()],
             changed: true,
         }];
-        let text = render_hop(&h, 1, true).unwrap();
+        let text = render_hop(&h, 1, Some(&ProbeSetup::default())).unwrap();
         for want in [
             "10.0.0.1 (icmp, flag)",
             "sent 100, received 90, loss 10.0 %",

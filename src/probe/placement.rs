@@ -45,6 +45,9 @@ pub struct NodeChoice {
 pub enum PlacementError {
     #[error("no node can run the prober pod: {0}")]
     NoNode(String),
+    /// The node `--probe-from node/NAME` names cannot run it.
+    #[error("--probe-from node/{node}: node {node} {why}")]
+    Pinned { node: String, why: String },
 }
 
 /// Whether a node takes new pods: Ready, not cordoned, no NoSchedule/NoExecute taint.
@@ -105,6 +108,35 @@ pub fn expected_targets(vmi: &VirtualMachineInstance, nodes: &[Node], launcher_p
     let index = Index::new(&snapshot);
     let (verdicts, _) = crate::check::nodes::evaluate(&index, vmi);
     verdicts.into_iter().filter(|v| v.eligible).map(|v| v.node).collect()
+}
+
+/// Checks the node `--probe-from node/NAME` pins the prober to: it must exist and be Ready (a cordon does not matter:
+/// the pod names its node); being the VM's source or an expected target is allowed, with a note.
+pub fn pinned_node(
+    nodes: &[Node],
+    name: &str,
+    source: Option<&str>,
+    expected_targets: &[String],
+) -> Result<NodeChoice, PlacementError> {
+    let Some(node) = nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name)) else {
+        return Err(PlacementError::Pinned { node: name.into(), why: "not found".into() });
+    };
+    let ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    if !ready {
+        return Err(PlacementError::Pinned { node: name.into(), why: "is not Ready".into() });
+    }
+    let note = if Some(name) == source {
+        Some(format!("the prober runs on {name}, the VM's source node (--probe-from)"))
+    } else if expected_targets.iter().any(|t| t == name) {
+        Some(format!("the prober runs on {name}, a possible migration target (--probe-from)"))
+    } else {
+        None
+    };
+    Ok(NodeChoice { node: name.to_string(), note })
 }
 
 fn labels() -> BTreeMap<String, String> {
@@ -217,6 +249,21 @@ pub fn launcher_refusal(pod: &Pod, vm: &str, vmi_uid: Option<&str>) -> Option<St
             pod.metadata.name.as_deref().unwrap_or_default()
         )
     })
+}
+
+/// The Pod Security admission's refusal of `what` (`the prober pod`, `the ephemeral probe container`), in words, if
+/// a 403 message is one (`... is forbidden: violates PodSecurity "baseline:latest": non-default capabilities ...`).
+pub fn pod_security_refusal(message: &str, what: &str) -> Option<String> {
+    if !message.contains("violates PodSecurity") {
+        return None;
+    }
+    let detail = message.split_once("violates ").map_or(message, |(_, rest)| rest);
+    let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(format!(
+        "the namespace's Pod Security admission refuses {what} (ping needs the NET_RAW capability): {detail}; probe \
+         over HTTP only (--probe-http with --probe-from pod/NAME in a namespace that allows it), or ask for the \
+         namespace's pod-security.kubernetes.io/enforce level to allow NET_RAW"
+    ))
 }
 
 /// Where a probe container stands.
@@ -335,6 +382,26 @@ mod tests {
     }
 
     #[test]
+    fn a_pinned_node_must_exist_and_be_ready() {
+        let nodes = seed_nodes();
+        let targets = ["the-dome".to_string()];
+        let pin = |n: &str| pinned_node(&nodes, n, Some("the-toy-factory"), &targets);
+        assert_eq!(pin("illusion").unwrap(), NodeChoice { node: "illusion".into(), note: None });
+        assert!(pin("here-i-am").unwrap().note.is_none(), "cordoned is fine: the pod names its node");
+        assert!(pin("the-dome").unwrap().note.is_some_and(|n| n.contains("possible migration target")));
+        assert!(pin("the-toy-factory").unwrap().note.is_some_and(|n| n.contains("source node")));
+        assert!(pin("nowhere").unwrap_err().to_string().contains("node nowhere not found"));
+        let mut not_ready = nodes.clone();
+        for n in &mut not_ready {
+            for c in n.status.as_mut().and_then(|s| s.conditions.as_mut()).into_iter().flatten() {
+                c.status = "False".into();
+            }
+        }
+        let err = pinned_node(&not_ready, "illusion", None, &[]).unwrap_err();
+        assert!(err.to_string().contains("is not Ready"));
+    }
+
+    #[test]
     fn the_seed_vm_is_expected_to_go_to_the_dome() {
         let vmi: VirtualMachineInstance = fixture("vmi-running.json");
         let pods: Vec<Pod> = vec![fixture("virt-launcher-pod.json")];
@@ -386,6 +453,16 @@ mod tests {
     fn pod_with(status: serde_json::Value) -> Pod {
         serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {"containers": []}, "status": status}))
             .unwrap()
+    }
+
+    #[test]
+    fn pod_security_refusals_are_said_in_words() {
+        let m = "pods \"vmmigrate-probe-vm-x\" is forbidden: violates PodSecurity \"baseline:latest\": non-default \
+                 capabilities (container \"probe\" must not include \"NET_RAW\" in securityContext.capabilities.add)";
+        let why = pod_security_refusal(m, "the prober pod").unwrap();
+        assert!(why.starts_with("the namespace's Pod Security admission refuses the prober pod"), "{why}");
+        assert!(why.contains("PodSecurity \"baseline:latest\": non-default capabilities"), "{why}");
+        assert_eq!(pod_security_refusal("pods is forbidden: User \"u\" cannot create resource", "x"), None);
     }
 
     #[test]

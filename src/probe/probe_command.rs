@@ -83,7 +83,7 @@ pub async fn command(cluster: &Cluster, args: &ProbeCmdArgs, term: &Term) -> any
     let mut prober = match placed {
         Ok(p) => p,
         Err(e) => {
-            progress.finish("not placed");
+            progress.clear();
             return failure(e);
         }
     };
@@ -94,16 +94,18 @@ pub async fn command(cluster: &Cluster, args: &ProbeCmdArgs, term: &Term) -> any
     for w in prober.warnings() {
         eprintln!("warning: {w}");
     }
-    let cleanup = match cleanup {
-        Ok(done) => done,
-        Err(e) => {
-            eprintln!("warning: cleanup: {}", crate::exit::chain_message(&e));
-            format!("cleanup failed: {}", crate::exit::chain_message(&e))
-        }
+    let (cleanup, cleanup_error) = match cleanup {
+        Ok(done) => (done, None),
+        Err(e) => (format!("cleanup failed: {}", crate::exit::chain_message(&e)), Some(e)),
     };
     let (targets, interrupted) = match measured {
         Ok(m) => m,
-        Err(e) => return failure(e),
+        Err(e) => {
+            if cleanup_error.is_some() {
+                eprintln!("warning: {cleanup}");
+            }
+            return failure(e);
+        }
     };
     let mut setup = prober.setup();
     setup.cleanup = Some(cleanup);
@@ -118,7 +120,11 @@ pub async fn command(cluster: &Cluster, args: &ProbeCmdArgs, term: &Term) -> any
     if !term::print_structured(term.format, &doc)? {
         term::write_stdout(&render_table(&doc, term.format == OutputFormat::Wide))?;
     }
-    Ok(Outcome::Success)
+    match cleanup_error {
+        // The results stand, but something was left behind: that is an error (exit 1).
+        Some(e) => Err(anyhow::Error::new(e).context("the probe measured, but its cleanup failed")),
+        None => Ok(Outcome::Success),
+    }
 }
 
 /// A probe error as the command's result: its exit code, and its one line.

@@ -167,6 +167,14 @@ fn code(e: &kube::Error) -> Option<u16> {
     }
 }
 
+/// A Pod Security admission refusal (403) of `what`, in words.
+fn pod_security(e: &kube::Error, what: &str) -> Option<String> {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => placement::pod_security_refusal(&s.message, what),
+        _ => None,
+    }
+}
+
 /// Holds a created prober pod until it is deleted: [`PodGuard::delete`] on the normal path; on drop otherwise.
 struct PodGuard {
     api: Api<Pod>,
@@ -293,6 +301,12 @@ impl Prober {
         let (placed, pod, container, node) = match &req.from {
             Some(ProbeFrom::Pod { name, container }) => {
                 let (c, node) = add_ephemeral(&pods, &vmi, req, name, container.as_deref(), lifetime).await?;
+                let source = vmi.status.as_ref().and_then(|s| s.node_name.as_deref());
+                if let Some(n) = node.as_deref().filter(|n| Some(*n) == source) {
+                    warnings.push(format!(
+                        "pod {name} runs on {n}, the VM's source node: the probe shares a host with one end of the move"
+                    ));
+                }
                 warnings.push(format!(
                     "the ephemeral probe container {c} stays in pod {name}'s spec until the pod is deleted \
                      (Kubernetes cannot remove it); its process ends by itself within {} s",
@@ -301,14 +315,13 @@ impl Prober {
                 (Placed::Ephemeral { pod: name.clone(), container: c.clone() }, name.clone(), c, node)
             }
             other => {
-                let node = match other {
-                    Some(ProbeFrom::Node { name }) => name.clone(),
-                    _ => {
-                        let choice = choose_node(client, &vmi, &launchers).await?;
-                        warnings.extend(choice.note);
-                        choice.node
-                    }
+                let pinned = match other {
+                    Some(ProbeFrom::Node { name }) => Some(name.as_str()),
+                    _ => None,
                 };
+                let choice = choose_node(client, &vmi, &launchers, pinned).await?;
+                warnings.extend(choice.note);
+                let node = choice.node;
                 let mut guard = create_pod(&pods, req, &node, lifetime).await?;
                 let name = guard.name.clone();
                 // From here on, an error deletes the pod (and so would a drop, through the guard).
@@ -362,7 +375,13 @@ impl Prober {
 
     /// Runs the tool check in the container; fails with one line naming the image and the missing tool.
     async fn check_tools(&mut self) -> Result<(), ProbeError> {
-        let out = self.exec_collect(tool_check_argv()).await?;
+        let out = match self.exec_collect(tool_check_argv()).await {
+            Err(ProbeError::Exec { message, .. }) if message.contains("\"sh\": executable file not found") => {
+                let hint = format!("the probe runs its checks with sh; use --probe-image (e.g. {DEFAULT_IMAGE})");
+                return Err(ProbeError::MissingTool { image: self.req.image.clone(), tool: "sh".into(), hint });
+            }
+            other => other?,
+        };
         let report = ToolReport::parse(&out);
         let needs_ping = self.targets.iter().any(|t| matches!(t.method, Method::Icmp(_)));
         let needs_http = self.targets.iter().any(|t| matches!(t.method, Method::Http(_)));
@@ -554,17 +573,23 @@ fn validate(req: &ProbeRequest) -> Result<(), ProbeError> {
     Ok(())
 }
 
-/// The node for the prober pod: neither the VM's node nor one `check` expects it to migrate to.
+/// The node for the prober pod: `pinned` (checked), else neither the VM's node nor one `check` expects it to
+/// migrate to.
 async fn choose_node(
     client: &kube::Client,
     vmi: &VirtualMachineInstance,
     launchers: &[Pod],
+    pinned: Option<&str>,
 ) -> Result<placement::NodeChoice, ProbeError> {
     let nodes: Vec<Node> =
         Api::all(client.clone()).list(&ListParams::default()).await.map_err(api("list nodes"))?.items;
     let source = vmi.status.as_ref().and_then(|s| s.node_name.as_deref());
     let targets = placement::expected_targets(vmi, &nodes, launchers);
-    placement::choose_node(&nodes, source, &targets).map_err(|e| ProbeError::Placement(e.to_string()))
+    let choice = match pinned {
+        Some(name) => placement::pinned_node(&nodes, name, source, &targets),
+        None => placement::choose_node(&nodes, source, &targets),
+    };
+    choice.map_err(|e| ProbeError::Placement(e.to_string()))
 }
 
 /// Creates the prober pod on `node`; a Pod Security refusal is said in words.
@@ -580,15 +605,10 @@ async fn create_pod(
             let name = created.metadata.name.unwrap_or_default();
             Ok(PodGuard { api: pods.clone(), name, armed: true })
         }
-        Err(kube::Error::Api(s)) if s.code == 403 && s.message.contains("PodSecurity") => {
-            Err(ProbeError::Placement(format!(
-                "the namespace's Pod Security admission refuses the prober pod (it needs the NET_RAW capability for \
-                 ping): {}; probe from an existing pod with --probe-from pod/NAME, or relax the namespace's \
-                 pod-security.kubernetes.io/enforce level",
-                one_line(&s.message)
-            )))
-        }
-        Err(e) => Err(api(format!("create the prober pod on node {node}"))(e)),
+        Err(e) => match pod_security(&e, "the prober pod") {
+            Some(why) => Err(ProbeError::Placement(why)),
+            None => Err(api(format!("create the prober pod on node {node}"))(e)),
+        },
     }
 }
 
@@ -623,14 +643,12 @@ async fn add_ephemeral(
     let patch = Patch::Strategic(placement::ephemeral_patch(&spec));
     match pods.patch_ephemeral_containers(name, &PatchParams::default(), &patch).await {
         Ok(_) => {}
-        Err(kube::Error::Api(s)) if s.code == 403 && s.message.contains("PodSecurity") => {
-            return Err(ProbeError::Placement(format!(
-                "the namespace's Pod Security admission refuses the ephemeral probe container (it needs the NET_RAW \
-                 capability for ping): {}",
-                one_line(&s.message)
-            )));
+        Err(e) => {
+            return Err(match pod_security(&e, &format!("the ephemeral probe container in pod {name}")) {
+                Some(why) => ProbeError::Placement(why),
+                None => api(format!("add an ephemeral probe container to pod {name}"))(e),
+            });
         }
-        Err(e) => return Err(api(format!("add an ephemeral probe container to pod {name}"))(e)),
     }
     wait_running(pods, name, &container, true).await?;
     Ok((container, pod.spec.and_then(|s| s.node_name)))
