@@ -156,6 +156,12 @@ async fn run_probe_reports_a_real_cut_at_the_switchover_within_two_intervals() {
     );
     assert!(error.abs() <= tolerance, "reported {ms} ms, cut {} ms, tolerance {tolerance} ms\n{why}", cut.length_ms());
     assert_eq!(a["windows"].as_array().map(Vec::len), Some(1), "one outage only\n{why}");
+    // Placed on the migration's timeline: the plugin's switchover instant is KubeVirt's timestamp, to the second
+    // (truncated), so the window starts 0–1 s after it, plus how long after the sim's exact switchover the cut began.
+    let offset = a["windows"][0]["offsetFromSwitchoverMs"].as_f64();
+    let offset = offset.unwrap_or_else(|| panic!("the window is not placed against the switchover\n{why}"));
+    let lag = (cut.start_unix_us() - r.at.switchover_us.unwrap_or_default()) as f64 / 1000.0;
+    assert!((-interval..=1000.0 + lag + interval).contains(&offset), "offset {offset} ms, lag {lag} ms\n{why}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
