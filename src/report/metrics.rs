@@ -1,0 +1,1 @@
+//! OpenMetrics text and the Pushgateway: not written yet.
