@@ -112,7 +112,8 @@ mod tests {
     fn the_schema_rejects_broken_reports() {
         let v = validator();
         let good = to_value(&fixture::success_with_probe()).unwrap();
-        let breakages: [(&str, fn(&mut Value)); 7] = [
+        type Breakage = (&'static str, fn(&mut Value));
+        let breakages: [Breakage; 7] = [
             ("no schemaVersion", |d| {
                 d.as_object_mut().unwrap().remove("schemaVersion");
             }),
