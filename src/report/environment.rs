@@ -177,7 +177,8 @@ fn vm_configuration(
     let cpu =
         effective.cpu.as_ref().filter(|c| c.cores.is_some() || c.sockets.is_some() || c.threads.is_some()).map(|c| {
             let n = |v: Option<u32>| v.unwrap_or(1);
-            format!("{} cores × {} sockets × {} threads", n(c.cores), n(c.sockets), n(c.threads))
+            let (cores, sockets, threads) = (n(c.cores), n(c.sockets), n(c.threads));
+            format!("{} vCPU (cores {cores} × sockets {sockets} × threads {threads})", cores * sockets * threads)
         });
     let memory = effective
         .memory

@@ -89,8 +89,12 @@ impl Md {
         self.line(s);
         self.blank();
     }
+    /// A list of `- **Key:** value` lines.
     fn kv(&mut self, rows: &[(&str, String)]) {
-        self.table(&["", ""], rows.iter().map(|(k, v)| vec![format!("**{k}**"), v.clone()]).collect());
+        for (k, v) in rows {
+            self.line(&format!("- **{k}:** {}", v.replace(['\n', '\r'], " ")));
+        }
+        self.blank();
     }
     fn table(&mut self, headers: &[&str], rows: Vec<Vec<String>>) {
         let row = |cells: Vec<String>| format!("| {} |", cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
@@ -415,6 +419,21 @@ fn post_state(md: &mut Md, r: &RunRecord) {
             .collect();
         md.table(&["Interface", "Before", "After", ""], rows);
     }
+    if r.hops.len() > 1 || r.options.round_trip {
+        let start = r.hops.first().and_then(|h| h.result.source_node.clone());
+        let end = r.hops.last().and_then(|h| h.result.vmi.as_ref()?.node.clone());
+        let verdict = match (&start, &end) {
+            (Some(s), Some(e)) if s == e => "back on the node it started on",
+            (Some(_), Some(_)) => "not on the node it started on",
+            _ => "unknown (a node was not read)",
+        };
+        md.para(&format!(
+            "After {} migrations the VM started on {} and ended on {}: {verdict}.",
+            r.hops.len(),
+            start.as_deref().unwrap_or("?"),
+            end.as_deref().unwrap_or("?")
+        ));
+    }
 }
 
 fn rtt(s: &Option<RttStats>) -> String {
@@ -659,7 +678,7 @@ mod tests {
             md.starts_with("# Live migration validation report: tenant-root/vm-instance-haos\n\n**Verdict: PASS**")
         );
         let env = section(&md, "Test environment");
-        assert!(env.contains("| **Kubernetes** | v1.34.1 |") && env.contains("| **KubeVirt** | v1.5.2 |"), "{env}");
+        assert!(env.contains("- **Kubernetes:** v1.34.1") && env.contains("- **KubeVirt:** v1.5.2"), "{env}");
         assert!(env.contains("| illusion | control-plane | yes | yes | Haswell-noTSX-IBRS |"), "{env}");
         assert!(env.contains("| here-i-am | control-plane | yes | no |"), "{env}");
         let vm = section(&md, "VM configuration");
@@ -667,7 +686,7 @@ mod tests {
         assert!(vm.contains("| disk-haos | dataVolume | vm-disk-haos | replicated | ReadWriteMany | Block |"), "{vm}");
         assert!(vm.contains("| lan | multus:tenant-root/lan | bridge |"), "{vm}");
         let pre = section(&md, "Pre-migration state");
-        assert!(pre.contains("| **Node** | the-toy-factory |") && pre.contains("192.168.1.150"), "{pre}");
+        assert!(pre.contains("- **Node:** the-toy-factory") && pre.contains("192.168.1.150"), "{pre}");
         let pre_check = section(&md, "Prerequisites");
         assert!(pre_check.contains("Pre-flight check: **MIGRATABLE"), "{pre_check}");
         assert!(pre_check.contains("| the-dome | yes |") && pre_check.contains("| illusion | no |"), "{pre_check}");
@@ -682,10 +701,7 @@ mod tests {
         assert!(tl.contains("| Scheduling | 2026-11-27T14:20:03Z | 5 s |"), "{tl}");
         assert!(tl.contains("| Succeeded | 2026-11-27T14:20:14Z | final |"), "{tl}");
         let post = section(&md, "Post-migration state");
-        assert!(
-            post.contains("| **Node after** | the-dome |") && post.contains("| **IP addresses** | kept |"),
-            "{post}"
-        );
+        assert!(post.contains("- **Node after:** the-dome") && post.contains("- **IP addresses:** kept"), "{post}");
         let conn = section(&md, "Connectivity");
         // The LAN address measured about 730 ms (± one achieved interval of about 24 ms); the pod address lost nothing.
         let lan_row = conn.lines().find(|l| l.starts_with("| 192.168.1.150 | icmp | ") && l.contains(" ± ")).unwrap();
@@ -711,7 +727,7 @@ mod tests {
         assert!(section(&md, "Timeline").contains("(Failed)"));
         assert!(section(&md, "Issues").contains("Hop 1: Failed — source node reported migration failed"));
         assert!(section(&md, "Verdict").contains("- hop 1: migration Failed: source node reported migration failed"));
-        assert!(section(&md, "Post-migration state").contains("| **Node after** | the-toy-factory |"));
+        assert!(section(&md, "Post-migration state").contains("- **Node after:** the-toy-factory"));
     }
 
     #[test]
@@ -766,6 +782,12 @@ mod tests {
         assert_eq!(cells[1], cells[2]);
         assert!(hops.contains("| Downtime 10.244.0.57 (icmp) | 0/5 | not measured |"), "{hops}");
         assert!(hops.contains("| Duration | 5/5 | 12 s | 12 s | 12 s |"), "{hops}");
+        let post = section(&md, "Post-migration state");
+        assert!(post.contains("ended on the-dome: not on the node it started on"), "{post}");
+        let back = render(&fixture::repeated(2));
+        assert!(
+            section(&back, "Post-migration state").contains("ended on the-toy-factory: back on the node it started on")
+        );
     }
 
     #[test]
@@ -792,6 +814,18 @@ mod snapshot {
             std::fs::write(path, &md).unwrap();
         }
         let expected = std::fs::read_to_string(path).expect("snapshot missing: run with UPDATE_SNAPSHOTS=1");
-        assert_eq!(md, expected, "the report changed: regenerate the snapshot and review the diff");
+        if md != expected {
+            let (n, (got, want)) = md
+                .lines()
+                .chain(std::iter::repeat("<end>"))
+                .zip(expected.lines().chain(std::iter::repeat("<end>")))
+                .enumerate()
+                .find(|(_, (a, b))| a != b)
+                .unwrap_or((0, ("?", "?")));
+            panic!(
+                "the report changed at line {}:\n  now: {got}\n  was: {want}\nregenerate the snapshot and review the diff",
+                n + 1
+            );
+        }
     }
 }
