@@ -18,11 +18,66 @@ pub(crate) mod fixture;
 
 use std::path::PathBuf;
 
+use crate::cli::{ReportFormat, RunArgs};
 use crate::probe::analysis::Downtime;
 use crate::record::{RunRecord, TargetResult};
 
 pub use environment::gather;
 pub use write::write_all;
+
+/// Where the results of one `run` go (`--report`, `--metrics-file`, `--pushgateway`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outputs {
+    pub reports: Vec<(PathBuf, ReportFormat)>,
+    pub metrics_file: Option<PathBuf>,
+    pub pushgateway: Option<String>,
+}
+
+impl Outputs {
+    pub fn from_args(args: &RunArgs) -> Self {
+        Outputs {
+            reports: args.report_targets(),
+            metrics_file: args.metrics_file.clone(),
+            pushgateway: args.pushgateway.clone(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reports.is_empty() && self.metrics_file.is_none() && self.pushgateway.is_none()
+    }
+}
+
+/// What [`deliver`] did: the files written and every failure (each names its path or URL).
+#[derive(Debug, Default)]
+pub struct Delivered {
+    pub written: Vec<PathBuf>,
+    pub errors: Vec<ReportError>,
+}
+
+/// Writes every report and the metrics file and pushes the metrics, going on past failures so that one broken
+/// output does not cost the others. The caller shows the errors (and picks the exit code: a report that could not
+/// be written should not hide the migration's own outcome).
+pub async fn deliver(record: &RunRecord, outputs: &Outputs) -> Delivered {
+    let mut done = Delivered::default();
+    for target in &outputs.reports {
+        match write_all(record, std::slice::from_ref(target)) {
+            Ok(paths) => done.written.extend(paths),
+            Err(e) => done.errors.push(e),
+        }
+    }
+    if let Some(path) = &outputs.metrics_file {
+        match metrics::write_metrics_file(record, path) {
+            Ok(()) => done.written.push(path.clone()),
+            Err(e) => done.errors.push(e),
+        }
+    }
+    if let Some(url) = &outputs.pushgateway
+        && let Err(e) = metrics::push(record, url).await
+    {
+        done.errors.push(e);
+    }
+    done
+}
 
 /// Why a report or the metrics could not be produced or delivered.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +206,41 @@ pub fn targets_of(record: &RunRecord) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn deliver_writes_what_it_can_and_names_what_it_cannot() {
+        let dir = tempfile::tempdir().unwrap();
+        let outputs = Outputs {
+            reports: vec![
+                (dir.path().join("missing-dir/r.md"), ReportFormat::Markdown),
+                (dir.path().join("r.xml"), ReportFormat::Junit),
+            ],
+            metrics_file: Some(dir.path().join("vmmigrate.prom")),
+            pushgateway: Some("https://unsupported:9091".into()),
+        };
+        let done = deliver(&fixture::aborted(), &outputs).await;
+        assert_eq!(done.written, [dir.path().join("r.xml"), dir.path().join("vmmigrate.prom")]);
+        let errors: Vec<String> = done.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("missing-dir/r.md"), "{errors:?}");
+        assert!(errors[1].starts_with("cannot push metrics to https://unsupported:9091"), "{errors:?}");
+        assert!(Outputs::default().is_empty() && !outputs.is_empty());
+    }
+
+    #[test]
+    fn an_empty_record_renders_in_every_format_without_inventing_anything() {
+        let r = RunRecord::default();
+        let md = markdown::render(&r);
+        assert!(md.contains("**Verdict: FAIL**") && md.contains("No migration ran."), "{md}");
+        assert!(md.contains("Not available: the cluster was not read"), "{md}");
+        assert!(md.contains("Not checked: the pre-flight check did not run."), "{md}");
+        assert!(json::render(&r).unwrap().contains("\"hops\": []"));
+        assert!(junit::render(&r).contains("errors=\"1\""));
+        assert!(
+            metrics::render(&r, metrics::Exposition::OpenMetrics)
+                .contains("kubectl_vmmigrate_success{namespace=\"\",vm=\"\"} 0")
+        );
+    }
 
     #[test]
     fn spread_uses_nearest_rank() {
