@@ -71,8 +71,11 @@ fn measured(
 /// A migration result as `run` records it, `offset_s` after [`START_US`], ending in `last` (the final phase).
 fn result(index: u32, offset_s: i64, last: &str) -> MigrationResult {
     let at = |s: i64| START_US + (offset_s + s) * 1_000_000;
-    let reached: Vec<(&str, i64)> =
-        PHASES.iter().copied().filter(|(p, _)| *p != "Succeeded").chain([(last, 14)]).collect();
+    // The phases up to Running, then the final one (unless the migration stopped while Running).
+    let mut reached: Vec<(&str, i64)> = PHASES.iter().copied().filter(|(p, _)| *p != "Succeeded").collect();
+    if last != "Running" {
+        reached.push((last, 14));
+    }
     let phases = reached
         .iter()
         .enumerate()

@@ -146,7 +146,8 @@ pub fn render(r: &RunRecord) -> String {
     let cases = cases(r);
     let failures = cases.iter().filter(|c| matches!(c.result, Result::Failure { .. })).count();
     let errors = cases.iter().filter(|c| matches!(c.result, Result::Error { .. })).count();
-    let time: f64 = cases.iter().filter_map(|c| c.time_seconds).sum();
+    // fold from +0.0: an empty f64 sum is -0.0, which would print as "-0".
+    let time = cases.iter().filter_map(|c| c.time_seconds).fold(0.0, |a, b| a + b);
     let suite = format!("kubectl-vmmigrate {}/{}", r.namespace, r.vm);
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let counts = format!("tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{time}\"", cases.len());
@@ -221,6 +222,8 @@ mod tests {
             assert_eq!(node.attribute("tests"), Some(tests.to_string().as_str()));
             assert_eq!(node.attribute("failures"), Some(failures.to_string().as_str()));
             assert_eq!(node.attribute("errors"), Some(errors.to_string().as_str()));
+            let time: f64 = node.attribute("time").unwrap().parse().unwrap();
+            assert!(time >= 0.0 && !node.attribute("time").unwrap().starts_with('-'), "{xml}");
         }
         (tests, failures, errors)
     }
