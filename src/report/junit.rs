@@ -272,6 +272,28 @@ mod tests {
         assert_eq!((tests, failures, errors), (1 + 5 * 3, 0, 0));
     }
 
+    /// Built once: the fixture runs the probe analysis and the check.
+    static ABORTED: std::sync::LazyLock<RunRecord> = std::sync::LazyLock::new(fixture::aborted);
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any text anywhere keeps the XML well-formed and the counts right, and the Markdown tables whole.
+        #[test]
+        fn any_text_keeps_every_format_well_formed(reason in "\\PC*", warning in ".*", target in "[ -~]{0,20}") {
+            let mut r = ABORTED.clone();
+            r.hops[0].result.failure_reason = Some(reason);
+            r.warnings.push(warning);
+            r.hops[0].targets[0].target.target = target;
+            parse_and_count(&render(&r));
+            let md = super::super::markdown::render(&r);
+            for table_line in md.lines().filter(|l| l.starts_with("| Target | Method | Lost")) {
+                proptest::prop_assert_eq!(table_line.matches(" | ").count(), 8);
+            }
+            let rows = md.lines().filter(|l| l.starts_with('|') && !l.ends_with('|')).count();
+            proptest::prop_assert_eq!(rows, 0, "a table row was cut:\n{}", md);
+        }
+    }
+
     #[test]
     fn hostile_text_is_escaped_and_parses_back_verbatim() {
         let mut r = fixture::failed();
