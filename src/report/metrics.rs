@@ -221,19 +221,25 @@ pub fn push_url(base: &str, namespace: &str, vm: &str) -> String {
     )
 }
 
-/// Pushes the run's metrics to the Pushgateway at `url` (`http://host:9091`), replacing the group of this namespace
-/// and VM. Only plain HTTP.
+/// Pushes the run's metrics to the Pushgateway at `url` (`http://host:9091` or `https://...`, verified against the
+/// system's CA certificates), replacing the group of this namespace and VM.
 pub async fn push(r: &RunRecord, url: &str) -> Result<(), ReportError> {
     let target = push_url(url, &r.namespace, &r.vm);
     let err = |detail: String| ReportError::Push { url: url.to_string(), detail };
-    if !url.starts_with("http://") {
-        return Err(err("only http:// Pushgateway URLs are supported".into()));
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(err("the URL must start with http:// or https://".into()));
     }
     let request = http::Request::put(&target)
         .header(http::header::CONTENT_TYPE, TEXT_CONTENT_TYPE)
         .body(Full::new(bytes::Bytes::from(render(r, Exposition::Prometheus))))
         .map_err(|e| err(format!("invalid URL {target}: {e}")))?;
-    let client = Client::builder(TokioExecutor::new()).build_http();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+        .map_err(|e| err(format!("cannot load the system's CA certificates: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = Client::builder(TokioExecutor::new()).build(connector);
     let exchange = async {
         let response = client.request(request).await.map_err(|e| err(root_cause(&e)))?;
         let status = response.status();
@@ -408,8 +414,11 @@ mod tests {
         let url = format!("http://127.0.0.1:{port}");
         let e = push(&fixture::success_with_probe(), &url).await.unwrap_err();
         assert!(e.to_string().starts_with(&format!("cannot push metrics to {url}: ")), "{e}");
-        let e = push(&fixture::success_with_probe(), "https://pgw:9091").await.unwrap_err();
-        assert!(e.to_string().contains("only http://"), "{e}");
+        let e = push(&fixture::success_with_probe(), "pgw:9091").await.unwrap_err();
+        assert!(e.to_string().contains("must start with http:// or https://"), "{e}");
+        // https goes through TLS: a plain-HTTP listener (the gateway's port answers without TLS) is an error, no panic.
+        let e = push(&fixture::success_with_probe(), &format!("https://127.0.0.1:{port}")).await.unwrap_err();
+        assert!(e.to_string().starts_with("cannot push metrics to https://127.0.0.1:"), "{e}");
     }
 
     fn free_port() -> u16 {
@@ -483,6 +492,10 @@ mod tests {
         };
         let gw = start_gateway(&binary).await;
         let five = fixture::repeated(5);
+        // The gateway speaks plain HTTP: an https:// push fails in the TLS handshake, with the URL in the error.
+        let tls = gw.url.replace("http://", "https://");
+        let e = push(&five, &tls).await.unwrap_err();
+        assert!(e.to_string().starts_with(&format!("cannot push metrics to {tls}: ")), "{e}");
         push(&five, &gw.url).await.unwrap();
         let (status, text) = get(&format!("{}/metrics", gw.url)).await.unwrap();
         assert_eq!(status, 200);

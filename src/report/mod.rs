@@ -216,14 +216,14 @@ mod tests {
                 (dir.path().join("r.xml"), ReportFormat::Junit),
             ],
             metrics_file: Some(dir.path().join("vmmigrate.prom")),
-            pushgateway: Some("https://unsupported:9091".into()),
+            pushgateway: Some("ftp://unsupported:9091".into()),
         };
         let done = deliver(&fixture::aborted(), &outputs).await;
         assert_eq!(done.written, [dir.path().join("r.xml"), dir.path().join("vmmigrate.prom")]);
         let errors: Vec<String> = done.errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("missing-dir/r.md"), "{errors:?}");
-        assert!(errors[1].starts_with("cannot push metrics to https://unsupported:9091"), "{errors:?}");
+        assert!(errors[1].starts_with("cannot push metrics to ftp://unsupported:9091"), "{errors:?}");
         assert!(Outputs::default().is_empty() && !outputs.is_empty());
     }
 
