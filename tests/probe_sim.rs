@@ -161,11 +161,12 @@ async fn probe_measures_the_three_seed_targets_from_illusion_and_leaves_nothing(
     assert!(created[0]["spec"]["activeDeadlineSeconds"].as_i64().is_some());
     env.assert_clean().await;
 
-    // The human table names the targets and the downtime resolution.
-    let out = env.run(&["probe", VM, "--duration", "4s", "--probe-interval", "50ms"]).await;
+    // The human table (wide: with the method) names the targets and the downtime resolution.
+    let out = env.run(&["probe", VM, "--duration", "4s", "--probe-interval", "50ms", "-o", "wide"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    for needle in ["10.244.0.57", "192.168.1.150", "192.168.50.101", "< 50 ms (no loss)", "on node illusion"] {
+    let needles = ["10.244.0.57", "192.168.1.150", "192.168.50.101", "< 50 ms (no loss)", "on node illusion", "icmp"];
+    for needle in needles {
         assert!(text.contains(needle), "{needle} in:\n{text}");
     }
     env.assert_clean().await;
