@@ -99,15 +99,20 @@ pub async fn run_sequence(
             Err((p, e)) => {
                 let ended = Ended::Failed(e.exit_code(), e.to_string());
                 if let Some(mut p) = p {
-                    cleanup(&mut p, record).await;
+                    // The error that stopped the run is what the command reports; a failed cleanup is a warning.
+                    let _ = cleanup(&mut p, record).await;
                 }
                 return ended;
             }
         }
     }
-    let ended = hops(client, namespace, args, prober.as_mut(), record, new_ui, on_hop, interrupts).await;
-    if let Some(p) = prober.as_mut() {
-        cleanup(p, record).await;
+    let mut ended = hops(client, namespace, args, prober.as_mut(), record, new_ui, on_hop, interrupts).await;
+    if let Some(p) = prober.as_mut()
+        && let Err(why) = cleanup(p, record).await
+        && matches!(ended, Ended::Hops(ExitCode::Success))
+    {
+        // Something was left behind: that is not a clean success.
+        ended = Ended::Failed(ExitCode::Error, why);
     }
     record.gates = gates::evaluate(&record.hops, args.max_duration, args.max_downtime);
     ended
@@ -146,13 +151,14 @@ async fn prepare_probe(
     }
 }
 
-async fn cleanup(prober: &mut Prober, record: &mut RunRecord) {
-    let done = match prober.cleanup().await {
-        Ok(done) => done,
+/// Cleans the prober up and records what was done; `Err` says what may be left behind.
+async fn cleanup(prober: &mut Prober, record: &mut RunRecord) -> Result<(), String> {
+    let (done, result) = match prober.cleanup().await {
+        Ok(done) => (done, Ok(())),
         Err(e) => {
             let why = format!("the probe could not be cleaned up: {e}");
             record.warnings.push(why.clone());
-            why
+            (why.clone(), Err(why))
         }
     };
     let warnings = prober.warnings();
@@ -165,6 +171,7 @@ async fn cleanup(prober: &mut Prober, record: &mut RunRecord) {
             record.warnings.push(w);
         }
     }
+    result
 }
 
 #[allow(clippy::too_many_arguments)]
