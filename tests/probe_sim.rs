@@ -18,6 +18,8 @@ const VM: &str = "vm-instance-haos";
 const LAUNCHER: &str = "virt-launcher-vm-instance-haos-7x2kq";
 /// An image the scenario declares without ping (the seed's failure).
 const NO_PING: &str = "registry.example/haos-shell:15.2";
+/// An image without even a shell.
+const DISTROLESS: &str = "registry.example/distroless:1";
 
 struct Env {
     cluster: ClusterSim,
@@ -32,6 +34,8 @@ impl Env {
             NO_PING.into(),
             ImageTools { missing_tools: vec!["ping".into(), "curl".into()], ping_variant: None },
         );
+        let none = ["sh", "ping", "curl", "sleep", "date"].map(String::from).to_vec();
+        scenario.images.insert(DISTROLESS.into(), ImageTools { missing_tools: none, ping_variant: None });
         let opts = ClusterOptions { speed: 20.0, ..Default::default() };
         let cluster = ClusterSim::start(&scenario, opts).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -223,6 +227,16 @@ async fn an_image_without_ping_fails_in_one_line_and_the_launcher_pod_is_refused
     let after = env.cluster.sim.store().get(&PODS, Some(NS), LAUNCHER).unwrap();
     assert_eq!(before["spec"], after["spec"], "no ephemeral container was added");
     assert_eq!(env.prober_creations().len(), 2, "only the first runs created prober pods");
+
+    let out = env.run(&["probe", VM, "--duration", "4s", "--probe-image", DISTROLESS]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("error: the probe image {DISTROLESS} has no sh")), "{}", stderr(&out));
+    env.assert_clean().await;
+
+    let out = env.run(&["probe", VM, "--probe-from", "node/nowhere"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: --probe-from node/nowhere: node nowhere not found"), "{}", stderr(&out));
+    assert_eq!(env.prober_creations().len(), 3, "nothing created for an unknown node");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,6 +315,7 @@ async fn ctrl_c_ends_the_probe_with_results_and_leaves_nothing() {
     assert_eq!(doc["targets"].as_array().map(Vec::len), Some(3));
     for t in doc["targets"].as_array().unwrap() {
         assert!(t["analysis"]["received"].as_u64().is_some_and(|r| r > 0), "{t}");
+        assert_eq!(t["analysis"]["downtime"]["status"], "belowResolution", "stopped, not cut short: {t}");
     }
     env.assert_clean().await;
 

@@ -45,6 +45,9 @@ pub struct NodeChoice {
 pub enum PlacementError {
     #[error("no node can run the prober pod: {0}")]
     NoNode(String),
+    /// The node `--probe-from node/NAME` names cannot run it.
+    #[error("--probe-from node/{node}: node {node} {why}")]
+    Pinned { node: String, why: String },
 }
 
 /// Whether a node takes new pods: Ready, not cordoned, no NoSchedule/NoExecute taint.
@@ -105,6 +108,35 @@ pub fn expected_targets(vmi: &VirtualMachineInstance, nodes: &[Node], launcher_p
     let index = Index::new(&snapshot);
     let (verdicts, _) = crate::check::nodes::evaluate(&index, vmi);
     verdicts.into_iter().filter(|v| v.eligible).map(|v| v.node).collect()
+}
+
+/// Checks the node `--probe-from node/NAME` pins the prober to: it must exist and be Ready (a cordon does not matter:
+/// the pod names its node); being the VM's source or an expected target is allowed, with a note.
+pub fn pinned_node(
+    nodes: &[Node],
+    name: &str,
+    source: Option<&str>,
+    expected_targets: &[String],
+) -> Result<NodeChoice, PlacementError> {
+    let Some(node) = nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name)) else {
+        return Err(PlacementError::Pinned { node: name.into(), why: "not found".into() });
+    };
+    let ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    if !ready {
+        return Err(PlacementError::Pinned { node: name.into(), why: "is not Ready".into() });
+    }
+    let note = if Some(name) == source {
+        Some(format!("the prober runs on {name}, the VM's source node (--probe-from)"))
+    } else if expected_targets.iter().any(|t| t == name) {
+        Some(format!("the prober runs on {name}, a possible migration target (--probe-from)"))
+    } else {
+        None
+    };
+    Ok(NodeChoice { node: name.to_string(), note })
 }
 
 fn labels() -> BTreeMap<String, String> {
@@ -347,6 +379,26 @@ mod tests {
         let cordoned: Vec<Node> =
             nodes.iter().filter(|n| n.metadata.name.as_deref() == Some("here-i-am")).cloned().collect();
         assert!(choose_node(&cordoned, None, &[]).unwrap_err().to_string().contains("--probe-from node/NAME"));
+    }
+
+    #[test]
+    fn a_pinned_node_must_exist_and_be_ready() {
+        let nodes = seed_nodes();
+        let targets = ["the-dome".to_string()];
+        let pin = |n: &str| pinned_node(&nodes, n, Some("the-toy-factory"), &targets);
+        assert_eq!(pin("illusion").unwrap(), NodeChoice { node: "illusion".into(), note: None });
+        assert!(pin("here-i-am").unwrap().note.is_none(), "cordoned is fine: the pod names its node");
+        assert!(pin("the-dome").unwrap().note.is_some_and(|n| n.contains("possible migration target")));
+        assert!(pin("the-toy-factory").unwrap().note.is_some_and(|n| n.contains("source node")));
+        assert!(pin("nowhere").unwrap_err().to_string().contains("node nowhere not found"));
+        let mut not_ready = nodes.clone();
+        for n in &mut not_ready {
+            for c in n.status.as_mut().and_then(|s| s.conditions.as_mut()).into_iter().flatten() {
+                c.status = "False".into();
+            }
+        }
+        let err = pinned_node(&not_ready, "illusion", None, &[]).unwrap_err();
+        assert!(err.to_string().contains("is not Ready"));
     }
 
     #[test]

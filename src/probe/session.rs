@@ -315,14 +315,13 @@ impl Prober {
                 (Placed::Ephemeral { pod: name.clone(), container: c.clone() }, name.clone(), c, node)
             }
             other => {
-                let node = match other {
-                    Some(ProbeFrom::Node { name }) => name.clone(),
-                    _ => {
-                        let choice = choose_node(client, &vmi, &launchers).await?;
-                        warnings.extend(choice.note);
-                        choice.node
-                    }
+                let pinned = match other {
+                    Some(ProbeFrom::Node { name }) => Some(name.as_str()),
+                    _ => None,
                 };
+                let choice = choose_node(client, &vmi, &launchers, pinned).await?;
+                warnings.extend(choice.note);
+                let node = choice.node;
                 let mut guard = create_pod(&pods, req, &node, lifetime).await?;
                 let name = guard.name.clone();
                 // From here on, an error deletes the pod (and so would a drop, through the guard).
@@ -376,7 +375,13 @@ impl Prober {
 
     /// Runs the tool check in the container; fails with one line naming the image and the missing tool.
     async fn check_tools(&mut self) -> Result<(), ProbeError> {
-        let out = self.exec_collect(tool_check_argv()).await?;
+        let out = match self.exec_collect(tool_check_argv()).await {
+            Err(ProbeError::Exec { message, .. }) if message.contains("\"sh\": executable file not found") => {
+                let hint = format!("the probe runs its checks with sh; use --probe-image (e.g. {DEFAULT_IMAGE})");
+                return Err(ProbeError::MissingTool { image: self.req.image.clone(), tool: "sh".into(), hint });
+            }
+            other => other?,
+        };
         let report = ToolReport::parse(&out);
         let needs_ping = self.targets.iter().any(|t| matches!(t.method, Method::Icmp(_)));
         let needs_http = self.targets.iter().any(|t| matches!(t.method, Method::Http(_)));
@@ -568,17 +573,23 @@ fn validate(req: &ProbeRequest) -> Result<(), ProbeError> {
     Ok(())
 }
 
-/// The node for the prober pod: neither the VM's node nor one `check` expects it to migrate to.
+/// The node for the prober pod: `pinned` (checked), else neither the VM's node nor one `check` expects it to
+/// migrate to.
 async fn choose_node(
     client: &kube::Client,
     vmi: &VirtualMachineInstance,
     launchers: &[Pod],
+    pinned: Option<&str>,
 ) -> Result<placement::NodeChoice, ProbeError> {
     let nodes: Vec<Node> =
         Api::all(client.clone()).list(&ListParams::default()).await.map_err(api("list nodes"))?.items;
     let source = vmi.status.as_ref().and_then(|s| s.node_name.as_deref());
     let targets = placement::expected_targets(vmi, &nodes, launchers);
-    placement::choose_node(&nodes, source, &targets).map_err(|e| ProbeError::Placement(e.to_string()))
+    let choice = match pinned {
+        Some(name) => placement::pinned_node(&nodes, name, source, &targets),
+        None => placement::choose_node(&nodes, source, &targets),
+    };
+    choice.map_err(|e| ProbeError::Placement(e.to_string()))
 }
 
 /// Creates the prober pod on `node`; a Pod Security refusal is said in words.
