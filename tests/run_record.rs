@@ -200,3 +200,25 @@ async fn interrupted_before_migrating() {
     }
     panic!("left behind: {} prober pods, {} probe processes; {:?}", probers(), sim.net.running(), r.probe);
 }
+
+/// An API error in the migration's follow (here a forbidden watch): exit 1 with the server's words in the record,
+/// and the prober is still cleaned up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_error_while_migrating() {
+    use vmmigrate_sim::api::faults::Denial;
+    let mut scenario = Scenario::builtin("haos").unwrap();
+    scenario.faults.deny.push(Denial {
+        verb: "watch".into(),
+        resource: "virtualmachineinstancemigrations".into(),
+        group: None,
+        namespace: None,
+    });
+    let sim = sim(scenario, 10.0).await;
+    let (r, result) = record(&sim, "tenant-root", &RunArgs { skip_check: true, ..haos_args() }).await;
+    assert!(result.is_err());
+    assert_eq!(r.exit_code, 1);
+    let error = r.error.clone().unwrap_or_default();
+    assert!(error.contains("cannot watch") && error.contains("403"), "{error}");
+    assert!(r.probe.as_ref().and_then(|p| p.cleanup.as_ref()).is_some_and(|c| c.contains("deleted")), "{:?}", r.probe);
+    assert_eq!(sim.net.running(), 0);
+}

@@ -18,7 +18,7 @@ use kube::api::{Api, ListParams};
 use tokio::sync::mpsc;
 
 use crate::cli::RunArgs;
-use crate::exit::ExitCode;
+use crate::exit::{ExitCode, chain_message};
 use crate::kubevirt::{LABEL_VMI_NAME, VirtualMachineInstance, VirtualMachineInstanceMigration};
 use crate::probe::session::{ProbeError, ProbeRequest, Prober};
 use crate::record::{Hop, ProbeSetup, RunRecord};
@@ -97,7 +97,7 @@ pub async fn run_sequence(
         match prepare_probe(client, namespace, &req, record, interrupts).await {
             Ok(p) => prober = Some(p),
             Err((p, e)) => {
-                let ended = Ended::Failed(e.exit_code(), e.to_string());
+                let ended = Ended::Failed(e.exit_code(), chain_message(&e));
                 if let Some(mut p) = p {
                     // The error that stopped the run is what the command reports; a failed cleanup is a warning.
                     let _ = cleanup(&mut p, record).await;
@@ -195,7 +195,7 @@ async fn hops(
                 Some(()) = interrupts.recv() => return Ended::Failed(ExitCode::Interrupted, "interrupted between hops".into()),
             };
             if let Err(e) = settled {
-                return Ended::Failed(e.exit_code(), e.to_string());
+                return Ended::Failed(e.exit_code(), chain_message(&e));
             }
         }
         let returning = args.round_trip && index % 2 == 0;
@@ -223,7 +223,7 @@ async fn hops(
         let running = match prober.as_deref_mut() {
             Some(p) => match p.start().await {
                 Ok(r) => Some(r),
-                Err(e) => return Ended::Failed(e.exit_code(), e.to_string()),
+                Err(e) => return Ended::Failed(e.exit_code(), chain_message(&e)),
             },
             None => None,
         };
@@ -236,7 +236,7 @@ async fn hops(
         };
         let report = match report {
             Ok(r) => r,
-            Err(e) => return Ended::Failed(e.exit_code(), e.to_string()),
+            Err(e) => return Ended::Failed(e.exit_code(), chain_message(&e)),
         };
         let hop = hop_of(index, &report, series);
         if origin.is_none() {
