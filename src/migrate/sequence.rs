@@ -20,8 +20,9 @@ use tokio::sync::mpsc;
 use crate::cli::RunArgs;
 use crate::exit::{ExitCode, chain_message};
 use crate::kubevirt::{LABEL_VMI_NAME, VirtualMachineInstance, VirtualMachineInstanceMigration};
+use crate::probe::analysis::ProbeSeries;
 use crate::probe::session::{ProbeError, ProbeRequest, Prober};
-use crate::record::{Hop, ProbeSetup, RunRecord};
+use crate::record::{Hop, PlannedTarget, ProbeSetup, RunRecord};
 
 use super::cluster;
 use super::error::MigrateError;
@@ -246,11 +247,13 @@ async fn hops(
             let landed = hop.result.target_node.as_deref().unwrap_or("(unknown)");
             let origin = origin.as_deref().unwrap_or("(unknown)");
             let note = if landed == origin {
-                format!("hop {index}: back on {origin} (KubeVirt v1.5 cannot target a node: the scheduler chose it)")
+                format!(
+                    "hop {index}: back on {origin} (the scheduler chose it: no addedNodeSelector before KubeVirt v1.6)"
+                )
             } else {
                 format!(
-                    "hop {index}: landed on {landed}, not on the original node {origin} (KubeVirt v1.5 cannot target a \
-                     node: the scheduler chose)"
+                    "hop {index}: landed on {landed}, not on the original node {origin} (the scheduler chose: no \
+                     addedNodeSelector before KubeVirt v1.6)"
                 )
             };
             record.warnings.push(note);
@@ -289,11 +292,7 @@ pub(crate) async fn migrate_once(
 }
 
 /// The hop's record: its result, the probe's analysis on its timeline, the hypervisor pause.
-fn hop_of(
-    index: u32,
-    report: &RunReport,
-    series: Vec<(crate::record::PlannedTarget, crate::probe::analysis::ProbeSeries)>,
-) -> Hop {
+fn hop_of(index: u32, report: &RunReport, series: Vec<(PlannedTarget, ProbeSeries)>) -> Hop {
     let timeline = measure::timeline(&report.result);
     let (hypervisor_downtime_ms, hypervisor_downtime_unavailable) = measure::hypervisor_downtime(&report.result);
     Hop {
