@@ -652,7 +652,6 @@ mod tests {
             "n2",
             "--timeout",
             "1m30s",
-            "--dry-run=server",
             "--probe",
             "--probe-from",
             "pod/web:app",
@@ -672,7 +671,7 @@ mod tests {
         .unwrap();
         let Command::Run(run) = cli.command else { panic!("expected run") };
         assert_eq!(run.timeout, Some(Duration::from_secs(90)));
-        assert_eq!(run.dry_run, DryRun::Server);
+        assert_eq!(run.dry_run, DryRun::None);
         assert_eq!(
             run.probe_args.probe_from,
             Some(ProbeFrom::Pod { name: "web".into(), container: Some("app".into()) })
