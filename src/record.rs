@@ -25,7 +25,7 @@ pub struct RunRecord {
     /// The options that shape what was measured (never credentials).
     pub options: RunOptions,
     /// The cluster and VM as found before the first migration (filled by `report::gather`, if it could read them).
-    pub environment: Option<serde_json::Value>,
+    pub environment: Option<Environment>,
     /// The pre-flight `check` of the VM (absent with `--skip-check`).
     pub check: Option<CheckReport>,
     /// Where the probe ran, its tools and its baseline (absent without `--probe`).
@@ -137,4 +137,107 @@ pub struct Gate {
     pub passed: bool,
     /// One line: why it passed or failed.
     pub detail: String,
+}
+
+/// The cluster and the VM as found before the first migration. What could not be read is `None` (or empty) and
+/// `not_available` says what and why.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Environment {
+    /// `gitVersion` of `GET /version`.
+    pub kubernetes_version: Option<String>,
+    /// `status.observedKubeVirtVersion` of the KubeVirt CR.
+    pub kubevirt_version: Option<String>,
+    pub nodes: Vec<NodeInfo>,
+    pub vm: Option<VmConfiguration>,
+    /// The VMI before the first migration.
+    pub vmi_before: Option<VmiState>,
+    /// One line per thing that could not be read: `what: why` (`nodes: forbidden`, `KubeVirt version: ...`).
+    pub not_available: Vec<String>,
+}
+
+/// One node of the cluster.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    pub name: String,
+    /// From the `node-role.kubernetes.io/<role>` labels.
+    pub roles: Vec<String>,
+    /// The `Ready` condition (`None` when the node reports none).
+    pub ready: Option<bool>,
+    /// `spec.unschedulable` (cordoned).
+    pub unschedulable: bool,
+    /// The host CPU model KubeVirt found (`host-model-cpu.node.kubevirt.io/<model>`).
+    pub cpu_model: Option<String>,
+    /// `status.allocatable` cpu and memory, as the API shows them.
+    pub allocatable_cpu: Option<String>,
+    pub allocatable_memory: Option<String>,
+    pub kubelet_version: Option<String>,
+}
+
+/// How the VM is configured.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmConfiguration {
+    /// `Kind/name` of `spec.instancetype`, when one is used.
+    pub instancetype: Option<String>,
+    pub preference: Option<String>,
+    /// `spec.template.spec.domain.cpu` as `cores × sockets × threads`, when set on the VM.
+    pub cpu: Option<String>,
+    /// The CPU model (`host-model` when KubeVirt defaulted it), from the VMI when running.
+    pub cpu_model: Option<String>,
+    /// `memory.guest`, else the memory request, when set on the VM.
+    pub memory: Option<String>,
+    pub run_strategy: Option<String>,
+    pub eviction_strategy: Option<String>,
+    pub volumes: Vec<VolumeInfo>,
+    pub networks: Vec<NetworkInfo>,
+}
+
+/// One volume of the VM and, for PVC-backed ones, its claim.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeInfo {
+    pub name: String,
+    /// `persistentVolumeClaim`, `dataVolume`, `containerDisk`, `cloudInitNoCloud`, ...
+    pub kind: String,
+    /// The PVC's name (for `persistentVolumeClaim` and `dataVolume`).
+    pub claim: Option<String>,
+    pub storage_class: Option<String>,
+    pub access_modes: Vec<String>,
+    pub volume_mode: Option<String>,
+    /// `status.capacity.storage`, else the request.
+    pub size: Option<String>,
+    /// Why the claim could not be read, when it could not.
+    pub not_available: Option<String>,
+}
+
+/// One network of the VM and how its interface is bound.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkInfo {
+    pub name: String,
+    /// `pod`, or `multus:<networkName>`.
+    pub source: String,
+    /// `bridge`, `masquerade`, `sriov`, `passt`, `slirp`, `macvtap`, `binding:<plugin>`, or `none` when no
+    /// interface uses the network.
+    pub binding: String,
+}
+
+/// The VMI's state at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmiState {
+    pub phase: Option<String>,
+    pub node: Option<String>,
+    /// `status.interfaces`: per interface its addresses.
+    pub interfaces: Vec<InterfaceState>,
+}
+
+/// One VMI interface and its addresses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InterfaceState {
+    pub name: String,
+    pub ip_addresses: Vec<String>,
 }

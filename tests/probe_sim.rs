@@ -18,6 +18,8 @@ const VM: &str = "vm-instance-haos";
 const LAUNCHER: &str = "virt-launcher-vm-instance-haos-7x2kq";
 /// An image the scenario declares without ping (the seed's failure).
 const NO_PING: &str = "registry.example/haos-shell:15.2";
+/// BusyBox built without FEATURE_FANCY_PING (`HOST is alive!` only), as in HAOS before 18.2.
+const PLAIN_BUSYBOX: &str = "registry.example/haos-busybox:15.2";
 /// An image without even a shell.
 const DISTROLESS: &str = "registry.example/distroless:1";
 
@@ -34,6 +36,8 @@ impl Env {
             NO_PING.into(),
             ImageTools { missing_tools: vec!["ping".into(), "curl".into()], ping_variant: None },
         );
+        let plain = ImageTools { missing_tools: vec![], ping_variant: Some("busybox-nofancy".into()) };
+        scenario.images.insert(PLAIN_BUSYBOX.into(), plain);
         let none = ["sh", "ping", "curl", "sleep", "date"].map(String::from).to_vec();
         scenario.images.insert(DISTROLESS.into(), ImageTools { missing_tools: none, ping_variant: None });
         let opts = ClusterOptions { speed: 20.0, ..Default::default() };
@@ -157,11 +161,12 @@ async fn probe_measures_the_three_seed_targets_from_illusion_and_leaves_nothing(
     assert!(created[0]["spec"]["activeDeadlineSeconds"].as_i64().is_some());
     env.assert_clean().await;
 
-    // The human table names the targets and the downtime resolution.
-    let out = env.run(&["probe", VM, "--duration", "4s", "--probe-interval", "50ms"]).await;
+    // The human table (wide: with the method) names the targets and the downtime resolution.
+    let out = env.run(&["probe", VM, "--duration", "4s", "--probe-interval", "50ms", "-o", "wide"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    for needle in ["10.244.0.57", "192.168.1.150", "192.168.50.101", "< 50 ms (no loss)", "on node illusion"] {
+    let needles = ["10.244.0.57", "192.168.1.150", "192.168.50.101", "< 50 ms (no loss)", "on node illusion", "icmp"];
+    for needle in needles {
         assert!(text.contains(needle), "{needle} in:\n{text}");
     }
     env.assert_clean().await;
@@ -233,10 +238,18 @@ async fn an_image_without_ping_fails_in_one_line_and_the_launcher_pod_is_refused
     assert!(stderr(&out).contains(&format!("error: the probe image {DISTROLESS} has no sh")), "{}", stderr(&out));
     env.assert_clean().await;
 
+    let out = env.run(&["probe", VM, "--duration", "4s", "--probe-image", PLAIN_BUSYBOX]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: the probe cannot measure 10.244.0.57: this ping (BusyBox without FEATURE_FANCY_PING)")
+    );
+    env.assert_clean().await;
+
     let out = env.run(&["probe", VM, "--probe-from", "node/nowhere"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("error: --probe-from node/nowhere: node nowhere not found"), "{}", stderr(&out));
-    assert_eq!(env.prober_creations().len(), 3, "nothing created for an unknown node");
+    assert_eq!(env.prober_creations().len(), 4, "nothing created for an unknown node");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,7 +43,7 @@ fn typed<T: DeserializeOwned>(v: Value) -> T {
 }
 
 /// The seed cluster: VM vm-instance-haos running on the-toy-factory, everything allowed, dry-run admitted.
-fn haos() -> ClusterSnapshot {
+pub(crate) fn haos() -> ClusterSnapshot {
     let nodes: Vec<Node> = typed(fixture("nodes")["items"].clone());
     let namespace: Namespace = typed(json!({"metadata": {"name": NS, "labels": {"kubernetes.io/metadata.name": NS}}}));
     ClusterSnapshot {

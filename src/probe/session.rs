@@ -121,6 +121,9 @@ pub enum ProbeError {
     /// The image lacks a tool the probe needs (the seed's failure).
     #[error("the probe image {image} has no {tool}: {hint}")]
     MissingTool { image: String, tool: String, hint: String },
+    /// The probe cannot measure some targets at all (a ping without per-reply output, curl printing nothing...).
+    #[error("the probe cannot measure {}", .0.join(", "))]
+    CannotMeasure(Vec<String>),
     /// The baseline found targets that do not answer (and `--force` was not given).
     #[error("the baseline found {} unreachable: {}; use --force to go on anyway", plural_targets(.0.len()), .0.join(", "))]
     Unreachable(Vec<String>),
@@ -458,6 +461,14 @@ impl Prober {
         let results: Vec<TargetResult> =
             self.targets.iter().zip(series).map(|(t, s)| target_result(t.planned.clone(), &s)).collect();
         self.setup.baseline = results.clone();
+        let cannot: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.not_measured.as_ref().filter(|why| !network_reason(why)).map(|why| (r, why)))
+            .map(|(r, why)| format!("{}: {why}", r.target.target))
+            .collect();
+        if !cannot.is_empty() {
+            return Err(ProbeError::CannotMeasure(cannot));
+        }
         let unreachable: Vec<String> = results
             .iter()
             .filter(|r| r.analysis.as_ref().is_none_or(|a| a.received == 0))
@@ -555,6 +566,14 @@ impl Prober {
             deadline,
         })
     }
+}
+
+/// Whether a reason a target could not be measured is the network's (ping's own `ping: connect: Network is
+/// unreachable`, `ping: unknown host`, `From X: Destination Host Unreachable`) rather than the probe's (a ping without
+/// per-reply output, no permission for a raw socket, an exec failure): the former is an unreachable target.
+fn network_reason(reason: &str) -> bool {
+    let tool = ["permission denied", "Operation not permitted", "are you root"];
+    (reason.starts_with("ping: ") || reason.starts_with("From ")) && !tool.iter().any(|t| reason.contains(t))
 }
 
 /// HTTP probe options at `interval`: each request may take 5 intervals, at least 0.5 s, at most 60 s.
@@ -871,4 +890,29 @@ impl Drop for RunningProbe {
 /// Per-target analyses of stopped probes without a migration timeline (`probe VM`).
 pub fn results(series: &[(PlannedTarget, ProbeSeries)]) -> Vec<TargetResult> {
     series.iter().map(|(t, s)| target_result(t.clone(), s)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_reasons_make_a_target_unreachable_tool_reasons_do_not() {
+        assert!(network_reason("ping: connect: Network is unreachable"));
+        assert!(network_reason("ping: vm.example: Name or service not known"));
+        assert!(network_reason("From 10.0.0.1: Destination Host Unreachable"));
+        assert!(!network_reason("ping: socket: Operation not permitted"));
+        assert!(!network_reason("ping: permission denied (are you root?)"));
+        assert!(!network_reason(
+            "this ping (BusyBox without FEATURE_FANCY_PING) only reports whether the host is alive"
+        ));
+        assert!(!network_reason("exec in pod p: container not found"));
+    }
+
+    #[test]
+    fn baseline_length_scales_with_the_interval() {
+        assert_eq!(baseline_for(Duration::from_millis(20)), Duration::from_secs(3));
+        assert_eq!(baseline_for(Duration::from_millis(450)), Duration::from_secs(5));
+        assert_eq!(baseline_for(Duration::from_secs(2)), Duration::from_secs(20));
+    }
 }
