@@ -111,6 +111,7 @@ fn result(index: u32, offset_s: i64, last: &str) -> MigrationResult {
         duration_seconds: Some(12),
         transfer_started_at: Some(rfc3339(at(10))),
         transfer_ended_at: Some(rfc3339(at(13))),
+        switchover_at: Some(rfc3339(at(13))),
         phases,
         ip_addresses: vec![ips("default", POD_IP), ips("lan", LAN)],
         ip_changed: false,
