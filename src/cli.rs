@@ -248,7 +248,7 @@ pub struct RunArgs {
     #[arg(long, requires = "timeout")]
     pub no_abort_on_timeout: bool,
     /// Measure network downtime during the migration with the downtime probe (see the --probe-* flags)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dry_run")]
     pub probe: bool,
     /// Write a validation report to this file (repeatable); format from --report-format, else from the extension
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
@@ -263,10 +263,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<Duration>,
     /// After migrating, migrate the VM back to its original node
-    #[arg(long, conflicts_with = "attach")]
+    #[arg(long, conflicts_with_all = ["attach", "dry_run"])]
     pub round_trip: bool,
     /// Migrate N times in a row and report every run (with --round-trip, N round trips)
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "dry_run")]
     pub repeat: u32,
     /// Write the results as OpenMetrics text to this file
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
@@ -652,7 +652,6 @@ mod tests {
             "n2",
             "--timeout",
             "1m30s",
-            "--dry-run=server",
             "--probe",
             "--probe-from",
             "pod/web:app",
@@ -672,7 +671,7 @@ mod tests {
         .unwrap();
         let Command::Run(run) = cli.command else { panic!("expected run") };
         assert_eq!(run.timeout, Some(Duration::from_secs(90)));
-        assert_eq!(run.dry_run, DryRun::Server);
+        assert_eq!(run.dry_run, DryRun::None);
         assert_eq!(
             run.probe_args.probe_from,
             Some(ProbeFrom::Pod { name: "web".into(), container: Some("app".into()) })

@@ -127,7 +127,7 @@ fn version_is_the_binary_name_and_version() {
 #[test]
 fn bad_flags_exit_2_with_clap_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["frobnicate"], "unrecognized subcommand"),
         (&["run"], "<VM>"),
         (&["check"], "required"),
@@ -136,6 +136,8 @@ fn bad_flags_exit_2_with_clap_messages() {
         (&["status", "vm1", "-o", "xml"], "xml"),
         (&["status", "vm1", "--request-timeout", "soon"], "--request-timeout"),
         (&["run", "vm1", "--probe-http", "http://x/"], "--probe"),
+        (&["run", "vm1", "--dry-run", "--probe"], "cannot be used with '--probe'"),
+        (&["run", "vm1", "--dry-run", "--round-trip"], "cannot be used with '--round-trip'"),
     ];
     for (args, needle) in cases {
         let out = offline(dir.path()).args(args).output().unwrap();

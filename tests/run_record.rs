@@ -160,3 +160,65 @@ async fn interrupted_migration() {
     assert!(r.probe.as_ref().and_then(|p| p.cleanup.as_ref()).is_some_and(|c| c.contains("deleted")), "{:?}", r.probe);
     assert_eq!(sim.net.running(), 0);
 }
+
+/// Ctrl-C while the probe is placed or takes its baseline: nothing is migrated, the prober pod is deleted and no
+/// probe process remains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_before_migrating() {
+    let sim = sim(Scenario::builtin("haos").unwrap(), 2.0).await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let c = cluster(&sim, "tenant-root");
+    let args = haos_args();
+    let term = json_term();
+    let run = run_recorded(&c, &args, &term, Interrupts::from_channel(rx));
+    let press = async {
+        while sim.net.running() == 0 {
+            sim.sim.store().clock().sleep(Duration::from_millis(20)).await;
+        }
+        tx.send(()).unwrap();
+    };
+    let ((r, result), ()) = tokio::join!(run, press);
+    assert_eq!(result.unwrap(), Outcome::Interrupted, "{:?}", r.error);
+    assert_eq!(r.exit_code, 130);
+    assert!(r.hops.is_empty());
+    assert!(sim.sim.store().list(&VMIMS, Some("tenant-root")).0.is_empty(), "nothing migrated");
+    let probers = || {
+        sim.sim
+            .store()
+            .list(&vmmigrate_sim::api::resources::PODS, None)
+            .0
+            .into_iter()
+            .filter(|p| p["metadata"]["name"].as_str().is_some_and(|n| n.starts_with("vmmigrate-probe")))
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .count()
+    };
+    for _ in 0..100 {
+        if probers() == 0 && sim.net.running() == 0 {
+            return;
+        }
+        sim.sim.store().clock().sleep(Duration::from_millis(200)).await;
+    }
+    panic!("left behind: {} prober pods, {} probe processes; {:?}", probers(), sim.net.running(), r.probe);
+}
+
+/// An API error in the migration's follow (here a forbidden watch): exit 1 with the server's words in the record,
+/// and the prober is still cleaned up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_error_while_migrating() {
+    use vmmigrate_sim::api::faults::Denial;
+    let mut scenario = Scenario::builtin("haos").unwrap();
+    scenario.faults.deny.push(Denial {
+        verb: "watch".into(),
+        resource: "virtualmachineinstancemigrations".into(),
+        group: None,
+        namespace: None,
+    });
+    let sim = sim(scenario, 10.0).await;
+    let (r, result) = record(&sim, "tenant-root", &RunArgs { skip_check: true, ..haos_args() }).await;
+    assert!(result.is_err());
+    assert_eq!(r.exit_code, 1);
+    let error = r.error.clone().unwrap_or_default();
+    assert!(error.contains("cannot watch") && error.contains("403"), "{error}");
+    assert!(r.probe.as_ref().and_then(|p| p.cleanup.as_ref()).is_some_and(|c| c.contains("deleted")), "{:?}", r.probe);
+    assert_eq!(sim.net.running(), 0);
+}

@@ -18,10 +18,11 @@ use kube::api::{Api, ListParams};
 use tokio::sync::mpsc;
 
 use crate::cli::RunArgs;
-use crate::exit::ExitCode;
+use crate::exit::{ExitCode, chain_message};
 use crate::kubevirt::{LABEL_VMI_NAME, VirtualMachineInstance, VirtualMachineInstanceMigration};
+use crate::probe::analysis::ProbeSeries;
 use crate::probe::session::{ProbeError, ProbeRequest, Prober};
-use crate::record::{Hop, ProbeSetup, RunRecord};
+use crate::record::{Hop, PlannedTarget, ProbeSetup, RunRecord};
 
 use super::cluster;
 use super::error::MigrateError;
@@ -97,17 +98,22 @@ pub async fn run_sequence(
         match prepare_probe(client, namespace, &req, record, interrupts).await {
             Ok(p) => prober = Some(p),
             Err((p, e)) => {
-                let ended = Ended::Failed(e.exit_code(), e.to_string());
+                let ended = Ended::Failed(e.exit_code(), chain_message(&e));
                 if let Some(mut p) = p {
-                    cleanup(&mut p, record).await;
+                    // The error that stopped the run is what the command reports; a failed cleanup is a warning.
+                    let _ = cleanup(&mut p, record).await;
                 }
                 return ended;
             }
         }
     }
-    let ended = hops(client, namespace, args, prober.as_mut(), record, new_ui, on_hop, interrupts).await;
-    if let Some(p) = prober.as_mut() {
-        cleanup(p, record).await;
+    let mut ended = hops(client, namespace, args, prober.as_mut(), record, new_ui, on_hop, interrupts).await;
+    if let Some(p) = prober.as_mut()
+        && let Err(why) = cleanup(p, record).await
+        && matches!(ended, Ended::Hops(ExitCode::Success))
+    {
+        // Something was left behind: that is not a clean success.
+        ended = Ended::Failed(ExitCode::Error, why);
     }
     record.gates = gates::evaluate(&record.hops, args.max_duration, args.max_downtime);
     ended
@@ -146,13 +152,14 @@ async fn prepare_probe(
     }
 }
 
-async fn cleanup(prober: &mut Prober, record: &mut RunRecord) {
-    let done = match prober.cleanup().await {
-        Ok(done) => done,
+/// Cleans the prober up and records what was done; `Err` says what may be left behind.
+async fn cleanup(prober: &mut Prober, record: &mut RunRecord) -> Result<(), String> {
+    let (done, result) = match prober.cleanup().await {
+        Ok(done) => (done, Ok(())),
         Err(e) => {
             let why = format!("the probe could not be cleaned up: {e}");
             record.warnings.push(why.clone());
-            why
+            (why.clone(), Err(why))
         }
     };
     let warnings = prober.warnings();
@@ -165,6 +172,7 @@ async fn cleanup(prober: &mut Prober, record: &mut RunRecord) {
             record.warnings.push(w);
         }
     }
+    result
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -188,7 +196,7 @@ async fn hops(
                 Some(()) = interrupts.recv() => return Ended::Failed(ExitCode::Interrupted, "interrupted between hops".into()),
             };
             if let Err(e) = settled {
-                return Ended::Failed(e.exit_code(), e.to_string());
+                return Ended::Failed(e.exit_code(), chain_message(&e));
             }
         }
         let returning = args.round_trip && index % 2 == 0;
@@ -216,7 +224,7 @@ async fn hops(
         let running = match prober.as_deref_mut() {
             Some(p) => match p.start().await {
                 Ok(r) => Some(r),
-                Err(e) => return Ended::Failed(e.exit_code(), e.to_string()),
+                Err(e) => return Ended::Failed(e.exit_code(), chain_message(&e)),
             },
             None => None,
         };
@@ -229,7 +237,7 @@ async fn hops(
         };
         let report = match report {
             Ok(r) => r,
-            Err(e) => return Ended::Failed(e.exit_code(), e.to_string()),
+            Err(e) => return Ended::Failed(e.exit_code(), chain_message(&e)),
         };
         let hop = hop_of(index, &report, series);
         if origin.is_none() {
@@ -239,11 +247,13 @@ async fn hops(
             let landed = hop.result.target_node.as_deref().unwrap_or("(unknown)");
             let origin = origin.as_deref().unwrap_or("(unknown)");
             let note = if landed == origin {
-                format!("hop {index}: back on {origin} (KubeVirt v1.5 cannot target a node: the scheduler chose it)")
+                format!(
+                    "hop {index}: back on {origin} (the scheduler chose it: no addedNodeSelector before KubeVirt v1.6)"
+                )
             } else {
                 format!(
-                    "hop {index}: landed on {landed}, not on the original node {origin} (KubeVirt v1.5 cannot target a \
-                     node: the scheduler chose)"
+                    "hop {index}: landed on {landed}, not on the original node {origin} (the scheduler chose: no \
+                     addedNodeSelector before KubeVirt v1.6)"
                 )
             };
             record.warnings.push(note);
@@ -282,11 +292,7 @@ pub(crate) async fn migrate_once(
 }
 
 /// The hop's record: its result, the probe's analysis on its timeline, the hypervisor pause.
-fn hop_of(
-    index: u32,
-    report: &RunReport,
-    series: Vec<(crate::record::PlannedTarget, crate::probe::analysis::ProbeSeries)>,
-) -> Hop {
+fn hop_of(index: u32, report: &RunReport, series: Vec<(PlannedTarget, ProbeSeries)>) -> Hop {
     let timeline = measure::timeline(&report.result);
     let (hypervisor_downtime_ms, hypervisor_downtime_unavailable) = measure::hypervisor_downtime(&report.result);
     Hop {

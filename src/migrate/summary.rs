@@ -315,6 +315,8 @@ mod tests {
         assert_eq!(doc["hypervisorDowntimeUnavailable"], "no Downtime: in the log");
         assert!(doc.get("hops").is_none() && doc.get("gates").is_none(), "{doc}");
         assert!(render_record(&RunRecord::default(), ResultFormat::Json).unwrap().is_none());
+        let yaml = render_record(&rec, ResultFormat::Yaml).unwrap().unwrap();
+        assert!(yaml.contains("targetNode: b") && yaml.contains("targets:"), "{yaml}");
     }
 
     #[test]
