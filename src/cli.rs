@@ -251,7 +251,7 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "dry_run")]
     pub probe: bool,
     /// Write a validation report to this file (repeatable); format from --report-format, else from the extension
-    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath, value_parser = parse_output_path)]
     pub report: Vec<PathBuf>,
     /// Format of every --report file (default: by extension .md, .json, .xml; else markdown)
     #[arg(long, value_enum, value_name = "FORMAT", requires = "report")]
@@ -268,11 +268,11 @@ pub struct RunArgs {
     /// Migrate N times in a row and report every run (with --round-trip, N round trips)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "dry_run")]
     pub repeat: u32,
-    /// Write the results as OpenMetrics text to this file
-    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    /// Write the results as OpenMetrics text to this file (for node_exporter's textfile collector)
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath, value_parser = parse_output_path)]
     pub metrics_file: Option<PathBuf>,
-    /// Push the results as metrics to this Prometheus Pushgateway URL
-    #[arg(long, value_name = "URL", value_hint = clap::ValueHint::Url)]
+    /// Push the results as metrics to this Prometheus Pushgateway URL (job kubectl_vmmigrate), e.g. http://pushgateway:9091
+    #[arg(long, value_name = "URL", value_hint = clap::ValueHint::Url, value_parser = parse_pushgateway_url)]
     pub pushgateway: Option<String>,
     /// Settings of the downtime probe (last, so that their help heading does not swallow the flags above).
     #[command(flatten)]
@@ -374,6 +374,34 @@ impl ProbeArgs {
 }
 
 /// `--probe-target`: an IP address or RFC 1123 host name, normalised.
+/// `--report`, `--metrics-file`: a file in an existing directory, checked before anything is migrated so that a
+/// typo does not cost the report of a migration that already ran.
+pub fn parse_output_path(value: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(value);
+    if value.is_empty() || value.ends_with('/') || path.is_dir() {
+        return Err(format!("'{value}' is not a file path"));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!("directory '{}' does not exist", dir.display()));
+    }
+    Ok(path)
+}
+
+/// `--pushgateway`: an http(s) URL with a host (the push path is appended to it).
+pub fn parse_pushgateway_url(value: &str) -> Result<String, String> {
+    let rest = value.strip_prefix("http://").or_else(|| value.strip_prefix("https://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !value.contains(char::is_whitespace) => {
+            Ok(value.trim_end_matches('/').to_string())
+        }
+        _ => Err(format!("'{value}' is not an http:// or https:// URL")),
+    }
+}
+
 pub fn parse_probe_host(value: &str) -> Result<String, String> {
     value.parse::<crate::probe::target::Host>().map(|h| h.to_string()).map_err(|e| e.to_string())
 }

@@ -152,14 +152,10 @@ async fn cancel_from_another_process_and_nothing_left_to_cancel() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn max_duration_exceeded_exits_7_and_other_features_flags_are_refused() {
+async fn max_duration_exceeded_exits_7() {
     let cli = Cli::start("haos", 20.0, None, "tenant-root").await;
     let out = cli.run(&["run", "vm-instance-haos", "--skip-check", "--max-duration", "5s", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     assert_eq!(json(&out)["outcome"], "Succeeded", "the migration itself succeeded");
     assert!(stderr(&out).contains("more than --max-duration 5 s"), "{}", stderr(&out));
-
-    let refused = cli.run(&["run", "vm-instance-haos", "--skip-check", "--metrics-file", "m.prom"]).await;
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("--metrics-file not available"), "{}", stderr(&refused));
 }

@@ -2,97 +2,16 @@
 //! vmmigrate-sim cluster (KubeVirt controllers, the network model and the emulated probe tools), simulated time
 //! running faster than real time. No test asserts on wall-clock time.
 
-use std::path::PathBuf;
-use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use vmmigrate_sim::api::resources::{KUBEVIRTS, PODS, VMIMS};
+use vmmigrate_sim::api::resources::{KUBEVIRTS, PODS};
 use vmmigrate_sim::kubevirt::behaviour::Outcome;
 use vmmigrate_sim::scenario::Scenario;
 use vmmigrate_sim::scenario::format::ImageTools;
-use vmmigrate_sim::{ClusterOptions, ClusterSim};
 
-struct Cli {
-    cluster: ClusterSim,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-impl Cli {
-    async fn start(scenario: Scenario, speed: f64, namespace: &str) -> Self {
-        let opts = ClusterOptions { speed, ..Default::default() };
-        let cluster = ClusterSim::start(&scenario, opts).await.expect("sim starts");
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        cluster.sim.write_kubeconfig(&kubeconfig, Some(namespace)).unwrap();
-        Cli { cluster, dir, kubeconfig }
-    }
-
-    async fn haos(speed: f64) -> Self {
-        Self::start(Scenario::builtin("haos").unwrap(), speed, "tenant-root").await
-    }
-
-    fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-vmmigrate"));
-        cmd.env("HOME", self.dir.path())
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .args(args);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        cmd
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = self.command(args);
-        tokio::task::spawn_blocking(move || cmd.output().expect("run the plugin")).await.unwrap()
-    }
-
-    fn vmims(&self, ns: &str) -> Vec<Value> {
-        self.cluster.sim.store().list(&VMIMS, Some(ns)).0
-    }
-
-    fn prober_pods(&self) -> Vec<String> {
-        let (pods, _) = self.cluster.sim.store().list(&PODS, None);
-        pods.iter()
-            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-            .filter_map(|p| p["metadata"]["name"].as_str())
-            .filter(|n| n.contains("probe"))
-            .map(str::to_string)
-            .collect()
-    }
-
-    /// Nothing left behind: no prober pod, no probe process in the sim.
-    async fn assert_clean(&self, out: &Output) {
-        // The pod's deletion is asynchronous on the server's side (grace period): give it simulated time.
-        for _ in 0..100 {
-            if self.prober_pods().is_empty() && self.cluster.net.running() == 0 {
-                return;
-            }
-            self.cluster.sim.store().clock().sleep(Duration::from_millis(500)).await;
-        }
-        panic!(
-            "left behind: pods {:?}, {} probe processes\nstderr: {}",
-            self.prober_pods(),
-            self.cluster.net.running(),
-            stderr(out)
-        );
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out)))
-}
+mod runcli;
+use runcli::*;
 
 /// Target → measured downtime (ms) and its resolution, from a document's `targets`.
 fn downtimes(targets: &Value) -> Vec<(String, f64, f64)> {
@@ -248,17 +167,6 @@ async fn repeat_5_reports_five_hops_and_the_figures() {
     assert_eq!(cli.vmims("tenant-root").len(), 5);
     cli.assert_clean(&out).await;
 }
-
-fn haos_with(outcome: Outcome) -> Scenario {
-    let mut s = Scenario::builtin("haos").unwrap();
-    s.migration_defaults.outcome = outcome;
-    s
-}
-
-fn stall_running() -> Outcome {
-    Outcome::StallAt { phase: "Running".into() }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_migration_is_reported_with_the_probe_and_leaves_nothing_behind() {
     let reason = "Live migration failed error encountered during MigrateToURI3 libvirt API call";

@@ -20,12 +20,14 @@ use super::ui::{LineSink, ProgressSink, ResultFormat, TtySink};
 
 /// `kubectl vmmigrate run VM`: check, probe placement and baseline (`--probe`), one migration per hop (`--repeat`,
 /// `--round-trip`), the gates; stdout gets each hop's result as it ends (table) or one document at the end
-/// (`-o json|yaml`). Whatever happens, one complete [`RunRecord`] goes to [`emit`] before the exit code. Flags of
-/// features integrated elsewhere (reports, metrics) are refused here rather than silently ignored.
+/// (`-o json|yaml`). Whatever happens, one complete [`RunRecord`] goes to [`emit`] before the exit code.
 pub async fn run_command(cluster: &Cluster, args: &RunArgs, term: &Term) -> anyhow::Result<exit::Outcome> {
     let (record, result) = run_recorded(cluster, args, term, Interrupts::ctrl_c()).await;
-    emit(&record, args)?;
-    result
+    let delivered = emit(&record, args).await;
+    match (result, delivered) {
+        (Ok(exit::Outcome::Success), Err(e)) => Err(e),
+        (result, _) => result,
+    }
 }
 
 /// [`run_command`] without [`emit`], with the interrupts delivered by the caller: the record of what happened (on
@@ -37,12 +39,13 @@ pub async fn run_recorded(
     mut interrupts: Interrupts,
 ) -> (RunRecord, anyhow::Result<exit::Outcome>) {
     let mut record = new_record(cluster, args);
-    let unsupported = unsupported_flags(args);
-    let result = if unsupported.is_empty() {
-        execute(cluster, args, term, &mut record, &mut interrupts).await
-    } else {
-        Err(anyhow::anyhow!("{} not available in this build of 'run'", unsupported.join(", ")))
-    };
+    if !crate::report::Outputs::from_args(args).reports.is_empty() {
+        match crate::report::gather(&cluster.client, &cluster.namespace, &args.vm).await {
+            Ok(environment) => record.environment = Some(environment),
+            Err(e) => record.warnings.push(format!("the test environment was not recorded: {e}")),
+        }
+    }
+    let result = execute(cluster, args, term, &mut record, &mut interrupts).await;
     record.ended_at = Some(jiff::Timestamp::now().to_string());
     record.exit_code = exit::exit_code(&result).code();
     if let Err(e) = &result
@@ -53,11 +56,33 @@ pub async fn run_recorded(
     (record, result)
 }
 
-/// The one place every output of a finished `run` is written from its record: `--report` files, `--metrics-file`
-/// and `--pushgateway` are wired here. Today nothing is (those flags are refused), so it writes nothing.
-fn emit(record: &RunRecord, args: &RunArgs) -> anyhow::Result<()> {
-    let _ = (record, args);
-    Ok(())
+/// The one place every output of a finished `run` is written from its record: the `--report` files, the
+/// `--metrics-file` and the `--pushgateway` push, each whole or not at all. Every file written is named on stderr;
+/// every failure gets its own `error:` line, and the first one is returned (the caller lets it decide the exit code
+/// only when the migration itself succeeded: a missing report must not pass for a green run, nor hide a failure).
+async fn emit(record: &RunRecord, args: &RunArgs) -> anyhow::Result<()> {
+    let outputs = crate::report::Outputs::from_args(args);
+    if outputs.is_empty() {
+        return Ok(());
+    }
+    let delivered = crate::report::deliver(record, &outputs).await;
+    let mut err = std::io::stderr();
+    for path in &delivered.written {
+        let _ = writeln!(err, "wrote {}", path.display());
+    }
+    let push_failed = delivered.errors.iter().any(|e| matches!(e, crate::report::ReportError::Push { .. }));
+    if let Some(url) = outputs.pushgateway.as_deref().filter(|_| !push_failed) {
+        let _ = writeln!(err, "pushed the metrics to {url}");
+    }
+    let mut errors = delivered.errors.into_iter();
+    let first = errors.next();
+    for e in errors {
+        let _ = writeln!(err, "error: {e}");
+    }
+    match first {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 fn new_record(cluster: &Cluster, args: &RunArgs) -> RunRecord {
@@ -229,18 +254,6 @@ async fn preflight(
     Ok((report, Err(refused)))
 }
 
-/// The `run` flags this module does not implement.
-fn unsupported_flags(args: &RunArgs) -> Vec<&'static str> {
-    [
-        ("--report", !args.report.is_empty()),
-        ("--metrics-file", args.metrics_file.is_some()),
-        ("--pushgateway", args.pushgateway.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(flag, set)| set.then_some(flag))
-    .collect()
-}
-
 /// `kubectl vmmigrate cancel VM`.
 pub async fn cancel_command(cluster: &Cluster, args: &CancelArgs, term: &Term) -> anyhow::Result<exit::Outcome> {
     let mut ui = sink(term);
@@ -289,23 +302,5 @@ fn finish(report: Result<RunReport, MigrateError>, term: &Term) -> anyhow::Resul
             }
             Err(e.into())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_of_other_features_are_named() {
-        let args = RunArgs {
-            vm: "vm".into(),
-            report: vec!["r.md".into()],
-            pushgateway: Some("http://x".into()),
-            ..Default::default()
-        };
-        assert_eq!(unsupported_flags(&args), ["--report", "--pushgateway"]);
-        let probe = RunArgs { vm: "vm".into(), probe: true, repeat: 3, round_trip: true, ..Default::default() };
-        assert!(unsupported_flags(&probe).is_empty());
     }
 }
