@@ -97,8 +97,8 @@ junit\t''"
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l max-downtime -d 'Exit 7 when the measured downtime exceeds this (needs --probe), e.g. 500ms' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l max-duration -d 'Exit 7 when the migration takes longer than this, e.g. 2m (the migration is not aborted)' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l repeat -d 'Migrate N times in a row and report every run (with --round-trip, N round trips)' -r
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l metrics-file -d 'Write the results as OpenMetrics text to this file' -r -F
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l pushgateway -d 'Push the results as metrics to this Prometheus Pushgateway URL' -r -f
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l metrics-file -d 'Write the results as OpenMetrics text to this file (for node_exporter\'s textfile collector)' -r -F
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l pushgateway -d 'Push the results as metrics to this Prometheus Pushgateway URL (job kubectl_vmmigrate), e.g. http://pushgateway:9091' -r -f
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-from -d 'Where the probe runs: pod/NAME[:CONTAINER] (an ephemeral container in that pod) or node/NAME (a short-lived prober pod on that node). Default: a short-lived prober pod on another node, deleted afterwards' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-image -d 'Image of the prober pod or ephemeral container (needs ping; curl for --probe-http)' -r
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe-target -d 'Address or host name to ping, besides the VM\'s interface addresses and the external IPs of the Services selecting it (repeatable)' -r

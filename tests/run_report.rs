@@ -58,8 +58,11 @@ fn junit_counts(path: &Path) -> (usize, usize, usize) {
     (tests, failures, errors)
 }
 
-/// Metric name → `(labels, value)` samples, parsed by a real OpenMetrics parser.
-fn metric_samples(path: &Path) -> Vec<(String, Vec<(String, String)>, f64)> {
+/// One metric sample: name, labels, value.
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// The samples of an OpenMetrics file, parsed by a real OpenMetrics parser.
+fn metric_samples(path: &Path) -> Vec<Sample> {
     let text = read(path);
     let parsed: MetricsExposition<OpenMetricsType, OpenMetricsValue> =
         openmetrics_parser::openmetrics::parse_openmetrics(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
@@ -132,7 +135,7 @@ async fn haos_probe_writes_the_three_reports_and_the_metrics_from_measurements()
     assert_eq!(env["nodes"].as_array().map(Vec::len), Some(4), "{env}");
 
     let (tests, failures, errors) = junit_counts(&xml);
-    assert!(tests >= 1 + SEED_ADDRESSES.len(), "one migration and one testcase per target: {tests}");
+    assert!(tests > SEED_ADDRESSES.len(), "one migration and one testcase per target: {tests}");
     assert_eq!((failures, errors), (0, 0));
 
     let samples = metric_samples(&prom);
