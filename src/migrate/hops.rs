@@ -33,12 +33,14 @@ pub struct Spread {
 }
 
 impl Spread {
+    /// Over the finite values (NaN and infinities are not measurements); `None` when there are none.
     pub fn of(values: &[f64]) -> Option<Spread> {
+        let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
         Some(Spread {
             count: values.len(),
-            p50: nearest_rank(values, 50.0)?,
-            p95: nearest_rank(values, 95.0)?,
-            max: nearest_rank(values, 100.0)?,
+            p50: nearest_rank(&values, 50.0)?,
+            p95: nearest_rank(&values, 95.0)?,
+            max: nearest_rank(&values, 100.0)?,
         })
     }
 }
@@ -118,6 +120,18 @@ mod tests {
         assert_eq!(nearest_rank(&v, 101.0), None);
         let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
         assert_eq!(nearest_rank(&twenty, 95.0), Some(19.0)); // rank ⌈19⌉ = 19
+    }
+
+    #[test]
+    fn spread_counts_only_finite_values() {
+        let s = Spread::of(&[5.0, 1.0, 4.0, 2.0, 3.0]).unwrap();
+        assert_eq!((s.count, s.p50, s.p95, s.max), (5, 3.0, 5.0, 5.0));
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        let s = Spread::of(&hundred).unwrap();
+        assert_eq!((s.p50, s.p95, s.max), (50.0, 95.0, 100.0));
+        assert!(Spread::of(&[]).is_none());
+        assert!(Spread::of(&[f64::NAN]).is_none());
+        assert_eq!(Spread::of(&[f64::NAN, 2.0, f64::INFINITY]).unwrap().count, 1);
     }
 
     #[test]

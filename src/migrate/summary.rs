@@ -148,7 +148,7 @@ fn analysis_text(a: &TargetAnalysis, baseline_rtt: Option<RttStats>) -> String {
         a.loss_ratio * 100.0,
         a.achieved_interval_ms
     );
-    out.push_str(&format!("    downtime {}\n", downtime_text(&a.downtime)));
+    out.push_str(&format!("    downtime {}\n", crate::report::downtime_phrase(&a.downtime)));
     for (i, w) in a.windows.iter().enumerate() {
         out.push_str(&format!("    outage {}: {}\n", i + 1, window_text(w)));
     }
@@ -163,18 +163,6 @@ fn analysis_text(a: &TargetAnalysis, baseline_rtt: Option<RttStats>) -> String {
     };
     out.push_str(&format!("    RTT median/p99  before {before}, during {}, after {}\n", rtt(&p.during), rtt(&p.after)));
     out
-}
-
-/// `180 ± 24 ms`, `below the 20 ms resolution (no loss)`, `at least 400 ms (…)`, `not measured: …`.
-pub fn downtime_text(d: &Downtime) -> String {
-    match d {
-        Downtime::Measured { ms, resolution_ms, .. } => format!("{ms:.0} ± {resolution_ms:.0} ms"),
-        Downtime::BelowResolution { resolution_ms } => format!("below the {resolution_ms:.0} ms resolution (no loss)"),
-        Downtime::Incomplete { at_least_ms, resolution_ms, reason } => {
-            format!("at least {at_least_ms:.0} ± {resolution_ms:.0} ms ({reason})")
-        }
-        Downtime::NotMeasured { reason } => format!("not measured: {reason}"),
-    }
 }
 
 fn window_text(w: &OutageWindow) -> String {
@@ -350,7 +338,7 @@ mod tests {
         for want in [
             "10.0.0.1 (icmp, flag)",
             "sent 100, received 90, loss 10.0 %",
-            "downtime 180 ± 20 ms",
+            "downtime 180 ms ± 20.0 ms",
             "RTT median/p99  before -",
             "IP CHANGED on default: 10.0.0.1 → 10.0.0.9",
             "Hypervisor pause  not known: no Downtime: in the log",

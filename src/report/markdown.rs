@@ -4,8 +4,9 @@
 
 use std::fmt::Write;
 
-use super::{Spread, downtime_text, measured_downtime_ms, ms_text, targets_of, verdict};
+use super::{downtime_text, measured_downtime_ms, ms_text, targets_of, verdict};
 use crate::check::config::Sourced;
+use crate::migrate::hops::Spread;
 use crate::probe::analysis::{RttStats, TargetAnalysis};
 use crate::record::{Hop, RunRecord, TargetResult};
 
@@ -598,15 +599,17 @@ fn hops(md: &mut Md, r: &RunRecord) {
         None => vec![name, format!("0/{total}"), "not measured".into(), "not measured".into(), "not measured".into()],
     };
     let secs = |v: f64| format!("{} s", num(v));
-    let durations = Spread::of(r.hops.iter().filter_map(|h| h.result.duration_seconds).map(|d| d as f64));
+    let durations: Vec<f64> = r.hops.iter().filter_map(|h| h.result.duration_seconds).map(|d| d as f64).collect();
+    let durations = Spread::of(&durations);
     stats.push(spread_row("Duration".into(), durations, &secs, r.hops.len()));
     for (t, m) in &targets {
         let values = r
             .hops
             .iter()
             .flat_map(|h| h.targets.iter().filter(|x| &x.target.target == t && &x.target.method == m))
-            .filter_map(measured_downtime_ms);
-        stats.push(spread_row(format!("Downtime {t} ({m})"), Spread::of(values), &ms_text, r.hops.len()));
+            .filter_map(measured_downtime_ms)
+            .collect::<Vec<f64>>();
+        stats.push(spread_row(format!("Downtime {t} ({m})"), Spread::of(&values), &ms_text, r.hops.len()));
     }
     md.para("Over the hops (nearest rank; only measured values count):");
     md.table(&["Figure", "Measured in", "p50", "p95", "max"], stats);

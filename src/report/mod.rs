@@ -143,10 +143,15 @@ pub fn measured_downtime_ms(t: &TargetResult) -> Option<f64> {
 /// One line for a target's downtime: `730 ms ± 24 ms`, `below resolution (< 24 ms)`, `≥ 300 ms ± 24 ms
 /// (incomplete: why)`, `not measured: why`.
 pub fn downtime_text(t: &TargetResult) -> String {
-    let Some(a) = &t.analysis else {
-        return format!("not measured: {}", t.not_measured.as_deref().unwrap_or("no analysis"));
-    };
-    match &a.downtime {
+    match &t.analysis {
+        Some(a) => downtime_phrase(&a.downtime),
+        None => format!("not measured: {}", t.not_measured.as_deref().unwrap_or("no analysis")),
+    }
+}
+
+/// One line for a downtime verdict, as every output (terminal, reports) words it.
+pub fn downtime_phrase(downtime: &Downtime) -> String {
+    match downtime {
         Downtime::Measured { ms, resolution_ms, .. } => format!("{} ± {}", ms_text(*ms), ms_text(*resolution_ms)),
         Downtime::BelowResolution { resolution_ms } => {
             format!("below resolution (no sample lost; < {})", ms_text(*resolution_ms))
@@ -166,28 +171,6 @@ pub fn ms_text(ms: f64) -> String {
         format!("{ms:.1} ms")
     } else {
         format!("{ms:.2} ms")
-    }
-}
-
-/// p50, p95 and max of some values (nearest rank), when there are any.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Spread {
-    pub count: usize,
-    pub p50: f64,
-    pub p95: f64,
-    pub max: f64,
-}
-
-impl Spread {
-    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Spread> {
-        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        // Nearest rank: the smallest value with at least p of the values at or below it.
-        let rank = |p: f64| v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
-        Some(Spread { count: v.len(), p50: rank(0.5), p95: rank(0.95), max: v[v.len() - 1] })
     }
 }
 
@@ -240,16 +223,6 @@ mod tests {
             metrics::render(&r, metrics::Exposition::OpenMetrics)
                 .contains("kubectl_vmmigrate_success{namespace=\"\",vm=\"\"} 0")
         );
-    }
-
-    #[test]
-    fn spread_uses_nearest_rank() {
-        let s = Spread::of([5.0, 1.0, 4.0, 2.0, 3.0]).unwrap();
-        assert_eq!((s.count, s.p50, s.p95, s.max), (5, 3.0, 5.0, 5.0));
-        let s = Spread::of((1..=100).map(f64::from)).unwrap();
-        assert_eq!((s.p50, s.p95, s.max), (50.0, 95.0, 100.0));
-        assert!(Spread::of([]).is_none());
-        assert_eq!(Spread::of([f64::NAN, 2.0]).unwrap().count, 1);
     }
 
     #[test]
