@@ -26,6 +26,11 @@ const SECTIONS: [&str; 9] = [
     "## Verdict",
 ];
 
+/// `--report P` for each path.
+fn report_flags<'a>(paths: &[&'a std::path::PathBuf]) -> Vec<&'a str> {
+    paths.iter().flat_map(|p| ["--report", p.to_str().unwrap()]).collect()
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -83,25 +88,10 @@ async fn haos_probe_writes_the_three_reports_and_the_metrics_from_measurements()
     let dir = cli.dir.path();
     let (md, json, xml, prom) =
         (dir.join("report.md"), dir.join("report.json"), dir.join("report.xml"), dir.join("m.prom"));
-    let out = cli
-        .run(&[
-            "run",
-            "vm-instance-haos",
-            "-n",
-            "tenant-root",
-            "--probe",
-            "--probe-tail",
-            "1s",
-            "--report",
-            md.to_str().unwrap(),
-            "--report",
-            json.to_str().unwrap(),
-            "--report",
-            xml.to_str().unwrap(),
-            "--metrics-file",
-            prom.to_str().unwrap(),
-        ])
-        .await;
+    let mut args = vec!["run", "vm-instance-haos", "-n", "tenant-root", "--probe", "--probe-tail", "1s"];
+    args.extend(report_flags(&[&md, &json, &xml]));
+    args.extend(["--metrics-file", prom.to_str().unwrap()]);
+    let out = cli.run(&args).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for path in [&md, &json, &xml, &prom] {
         assert!(stderr(&out).contains(&format!("wrote {}", path.display())), "{}", stderr(&out));
@@ -156,18 +146,9 @@ async fn a_failed_migration_writes_a_complete_report_with_the_reason() {
             .await;
     let dir = cli.dir.path();
     let (md, json, xml) = (dir.join("r.md"), dir.join("r.json"), dir.join("r.xml"));
-    let out = cli
-        .run(&[
-            "run",
-            "vm-instance-haos",
-            "--report",
-            md.to_str().unwrap(),
-            "--report",
-            json.to_str().unwrap(),
-            "--report",
-            xml.to_str().unwrap(),
-        ])
-        .await;
+    let mut args = vec!["run", "vm-instance-haos"];
+    args.extend(report_flags(&[&md, &json, &xml]));
+    let out = cli.run(&args).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let doc = valid_json_report(&json);
     assert_eq!(doc["exitCode"], 4);
