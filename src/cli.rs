@@ -247,11 +247,13 @@ pub struct RunArgs {
     /// On --timeout, leave the migration running instead of aborting it
     #[arg(long, requires = "timeout")]
     pub no_abort_on_timeout: bool,
-    /// Measure network downtime during the migration with the downtime probe (see the --probe-* flags)
-    #[arg(long, conflicts_with = "dry_run")]
+    /// Measure network downtime during the migration with the downtime probe (see the --probe-* flags; not with
+    /// --attach: a probe placed after the migration started cannot see all of it)
+    #[arg(long, conflicts_with_all = ["dry_run", "attach"])]
     pub probe: bool,
     /// Write a validation report to this file (repeatable); format from --report-format, else from the extension
-    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath, value_parser = parse_output_path)]
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath, value_parser = parse_output_path,
+        conflicts_with = "dry_run")]
     pub report: Vec<PathBuf>,
     /// Format of every --report file (default: by extension .md, .json, .xml; else markdown)
     #[arg(long, value_enum, value_name = "FORMAT", requires = "report")]
@@ -269,10 +271,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "dry_run")]
     pub repeat: u32,
     /// Write the results as OpenMetrics text to this file (for node_exporter's textfile collector)
-    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath, value_parser = parse_output_path)]
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath, value_parser = parse_output_path,
+        conflicts_with = "dry_run")]
     pub metrics_file: Option<PathBuf>,
     /// Push the results as metrics to this Prometheus Pushgateway URL (job kubectl_vmmigrate), e.g. http://pushgateway:9091
-    #[arg(long, value_name = "URL", value_hint = clap::ValueHint::Url, value_parser = parse_pushgateway_url)]
+    #[arg(long, value_name = "URL", value_hint = clap::ValueHint::Url, value_parser = parse_pushgateway_url,
+        conflicts_with = "dry_run")]
     pub pushgateway: Option<String>,
     /// Settings of the downtime probe (last, so that their help heading does not swallow the flags above).
     #[command(flatten)]
@@ -391,15 +395,21 @@ pub fn parse_output_path(value: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// `--pushgateway`: an http(s) URL with a host (the push path is appended to it).
+/// `--pushgateway`: an http(s) URL with a host (the push path is appended to it). Credentials in the URL are
+/// refused: the URL is printed in messages and logs, and they would be sent nowhere anyway. No query or fragment.
 pub fn parse_pushgateway_url(value: &str) -> Result<String, String> {
     let rest = value.strip_prefix("http://").or_else(|| value.strip_prefix("https://"));
-    match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !value.contains(char::is_whitespace) => {
-            Ok(value.trim_end_matches('/').to_string())
-        }
-        _ => Err(format!("'{value}' is not an http:// or https:// URL")),
+    let Some(rest) = rest.filter(|r| !r.is_empty() && !r.starts_with('/')) else {
+        return Err(format!("'{value}' is not an http:// or https:// URL"));
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("the Pushgateway URL must not contain credentials (user:password@)".into());
     }
+    if value.contains(char::is_whitespace) || value.contains(['?', '#']) {
+        return Err(format!("'{value}' is not a Pushgateway base URL (no spaces, query or fragment)"));
+    }
+    Ok(value.trim_end_matches('/').to_string())
 }
 
 pub fn parse_probe_host(value: &str) -> Result<String, String> {
@@ -783,5 +793,30 @@ mod tests {
         assert!(tracing_filter(4).contains("kube_client=debug"));
         assert_eq!(parse(&["--v=4", "status", "x"]).unwrap().global.verbosity, 4);
         assert_eq!(parse(&["status", "x", "-v", "6"]).unwrap().global.verbosity, 6);
+    }
+
+    #[test]
+    fn pushgateway_urls_are_base_urls_without_credentials() {
+        assert_eq!(parse_pushgateway_url("http://pgw:9091/").unwrap(), "http://pgw:9091");
+        assert_eq!(parse_pushgateway_url("https://pgw.example/prefix").unwrap(), "https://pgw.example/prefix");
+        for bad in ["pgw:9091", "ftp://pgw", "http://", "http:///x", "http://pgw/a b", "http://pgw?x=1", "http://pgw#f"]
+        {
+            assert!(parse_pushgateway_url(bad).is_err(), "{bad}");
+        }
+        let e = parse_pushgateway_url("http://user:s3cret@pgw:9091").unwrap_err();
+        assert!(e.contains("credentials") && !e.contains("s3cret"), "{e}");
+        assert!(parse_pushgateway_url("http://pgw:9091/user@x").is_ok(), "an @ in the path is not userinfo");
+    }
+
+    #[test]
+    fn output_paths_need_an_existing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("r.md");
+        assert_eq!(parse_output_path(file.to_str().unwrap()).unwrap(), file);
+        assert!(parse_output_path("r.md").is_ok(), "the current directory");
+        let missing = dir.path().join("nope/r.md");
+        assert!(parse_output_path(missing.to_str().unwrap()).unwrap_err().contains("does not exist"));
+        assert!(parse_output_path(dir.path().to_str().unwrap()).unwrap_err().contains("not a file path"));
+        assert!(parse_output_path("").is_err());
     }
 }

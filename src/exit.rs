@@ -100,11 +100,18 @@ impl ExitCode {
 #[error("interrupted")]
 pub struct Interrupted;
 
+/// An error meaning "the command line asks for something invalid" found after parsing (e.g. a probe interval too
+/// short for the bound it needs): maps to exit code 2 wherever it sits in an error chain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// The exit code for a command result.
 pub fn exit_code(result: &anyhow::Result<Outcome>) -> ExitCode {
     match result {
         Ok(outcome) => (*outcome).into(),
         Err(err) if err.chain().any(|e| e.is::<Interrupted>()) => ExitCode::Interrupted,
+        Err(err) if err.chain().any(|e| e.is::<UsageError>()) => ExitCode::Usage,
         Err(_) => ExitCode::Error,
     }
 }
@@ -193,6 +200,13 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_usage_error_anywhere_in_the_chain_is_exit_2() {
+        let e = anyhow::Error::new(UsageError("--probe-interval 2ms is too short".into())).context("probe");
+        assert_eq!(exit_code(&Err(e)), ExitCode::Usage);
+        assert_eq!(exit_code(&Err(anyhow::anyhow!("other"))), ExitCode::Error);
+    }
 
     #[test]
     fn every_outcome_round_trips_through_its_exit_code() {

@@ -26,7 +26,12 @@ pub async fn run_command(cluster: &Cluster, args: &RunArgs, term: &Term) -> anyh
     let delivered = emit(&record, args).await;
     match (result, delivered) {
         (Ok(exit::Outcome::Success), Err(e)) => Err(e),
-        (result, _) => result,
+        (result, Err(e)) => {
+            // The run's own exit code stands; the output that failed is still said.
+            let _ = writeln!(std::io::stderr(), "{}", exit::render_error(&e));
+            result
+        }
+        (result, Ok(())) => result,
     }
 }
 
@@ -186,6 +191,7 @@ async fn execute(
 /// The exit outcome: the error that stopped the sequence, else the last hop's, else 7 when a gate failed.
 fn outcome(record: &RunRecord, ended: &Ended) -> anyhow::Result<exit::Outcome> {
     match ended {
+        Ended::Failed(exit::ExitCode::Usage, why) => Err(exit::UsageError(why.clone()).into()),
         Ended::Failed(code, why) => code.outcome().ok_or_else(|| anyhow::anyhow!("{why}")),
         Ended::Hops(exit::ExitCode::Success) if !gates::all_passed(&record.gates) => {
             Ok(exit::Outcome::ThresholdExceeded)

@@ -227,7 +227,7 @@ pub async fn run_with_interrupts(
         ctx.abort(&mut follower, start, AbortCause::Interrupt).await?;
     }
     let opts = LoopOptions {
-        deadline: req.timeout.map(|t| start + t),
+        deadline: req.timeout.and_then(|t| start.checked_add(t)),
         abort_grace: Some(req.abort_grace.unwrap_or(ABORT_GRACE)),
         abort_on_timeout: req.abort_on_timeout,
         interrupt_aborts: true,

@@ -32,6 +32,8 @@ use super::{gates, measure};
 
 /// KubeVirt's fixed timeout for a migration target pod that cannot be scheduled (`unschedulablePendingTimeout`).
 const UNSCHEDULABLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// KubeVirt's catch-all timeout for a target pod stuck in Pending for other reasons (e.g. a slow image pull).
+const PENDING_TIMEOUT: Duration = Duration::from_secs(900);
 /// The longest any one probe may run inside its container.
 const MAX_PROBE_BOUND: Duration = Duration::from_secs(6 * 3600);
 /// Without `--timeout` and without the check's completion timeout (`--skip-check`): assume this much.
@@ -47,14 +49,18 @@ const SETTLE_POLL: Duration = Duration::from_millis(250);
 /// With `--timeout T` the migration ends (or is aborted, and the abort awaited for [`ABORT_GRACE`]) within T.
 /// Without it KubeVirt itself bounds it: a migration is aborted once it runs longer than its completion timeout
 /// (`completionTimeoutPerGiB × data size`, from the check's effective configuration; doubled when KubeVirt pauses the
-/// guest to converge), and a target pod that cannot be scheduled fails it after 5 minutes. Plus the tail and a
-/// minute of slack, capped at 6 hours (a migration still running then is better measured by a fresh probe).
+/// guest to converge), and a target pod that stays Pending fails it after 5 minutes (unschedulable) or 15 (any
+/// other reason): the longer one counts. Plus the tail and a minute of slack, capped at 6 hours (a migration still
+/// running then is better measured by a fresh probe). Saturating: any duration the flags accept is safe here.
 pub fn probe_bound(timeout: Option<Duration>, completion_timeout: Option<Duration>, tail: Duration) -> Duration {
     let migration = match timeout {
-        Some(t) => t + ABORT_GRACE,
-        None => completion_timeout.unwrap_or(UNKNOWN_COMPLETION) * 2 + UNSCHEDULABLE_TIMEOUT,
+        Some(t) => t.saturating_add(ABORT_GRACE),
+        None => completion_timeout
+            .unwrap_or(UNKNOWN_COMPLETION)
+            .saturating_mul(2)
+            .saturating_add(UNSCHEDULABLE_TIMEOUT.max(PENDING_TIMEOUT)),
     };
-    (migration + tail + BOUND_SLACK).min(MAX_PROBE_BOUND)
+    migration.saturating_add(tail).saturating_add(BOUND_SLACK).min(MAX_PROBE_BOUND)
 }
 
 /// How many migrations `--repeat N` and `--round-trip` ask for: N, or 2N round trip hops.
@@ -94,7 +100,8 @@ pub async fn run_sequence(
     let mut prober = None;
     if args.probe {
         let bound = probe_bound(args.timeout, completion_timeout, args.probe_args.probe_tail);
-        let req = ProbeRequest::from_args(&args.vm, &args.probe_args, bound);
+        let mut req = ProbeRequest::from_args(&args.vm, &args.probe_args, bound);
+        req.hops = planned_hops(args.repeat, args.round_trip);
         match prepare_probe(client, namespace, &req, record, interrupts).await {
             Ok(p) => prober = Some(p),
             Err((p, e)) => {
@@ -334,10 +341,13 @@ mod tests {
         let tail = Duration::from_secs(5);
         // --timeout 10m: 600 + 60 abort grace + 5 tail + 60 slack.
         assert_eq!(probe_bound(Some(Duration::from_secs(600)), None, tail), Duration::from_secs(725));
-        // haos: 750 s completion timeout, doubled, + 300 unschedulable + 5 + 60.
-        assert_eq!(probe_bound(None, Some(Duration::from_secs(750)), tail), Duration::from_secs(1865));
+        // haos: 750 s completion timeout, doubled, + 900 pending (the longer of KubeVirt's two) + 5 + 60.
+        assert_eq!(probe_bound(None, Some(Duration::from_secs(750)), tail), Duration::from_secs(2465));
         // Unknown (--skip-check): one hour assumed.
-        assert_eq!(probe_bound(None, None, tail), Duration::from_secs(7200 + 365));
+        assert_eq!(probe_bound(None, None, tail), Duration::from_secs(7200 + 965));
+        // Any duration the flags accept saturates instead of overflowing.
+        assert_eq!(probe_bound(Some(Duration::MAX), None, tail), MAX_PROBE_BOUND);
+        assert_eq!(probe_bound(None, Some(Duration::MAX), Duration::MAX), MAX_PROBE_BOUND);
         // Capped.
         assert_eq!(probe_bound(None, Some(Duration::from_secs(86_400)), tail), MAX_PROBE_BOUND);
     }

@@ -260,9 +260,9 @@ pub fn pod_security_refusal(message: &str, what: &str) -> Option<String> {
     let detail = message.split_once("violates ").map_or(message, |(_, rest)| rest);
     let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
     Some(format!(
-        "the namespace's Pod Security admission refuses {what} (ping needs the NET_RAW capability): {detail}; probe \
-         over HTTP only (--probe-http with --probe-from pod/NAME in a namespace that allows it), or ask for the \
-         namespace's pod-security.kubernetes.io/enforce level to allow NET_RAW"
+        "the namespace's Pod Security admission refuses {what} (ping needs the NET_RAW capability, which neither the \
+         baseline nor the restricted level allows): {detail}; ask for the namespace's \
+         pod-security.kubernetes.io/enforce level to be privileged (ephemeral containers are checked the same way)"
     ))
 }
 

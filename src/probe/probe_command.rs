@@ -135,6 +135,9 @@ fn failure(e: ProbeError) -> anyhow::Result<Outcome> {
             eprintln!("error: {}", crate::exit::chain_message(&e));
             Ok(outcome)
         }
+        None if e.exit_code() == crate::exit::ExitCode::Usage => {
+            Err(crate::exit::UsageError(crate::exit::chain_message(&e)).into())
+        }
         None => Err(anyhow::Error::new(e)),
     }
 }

@@ -45,6 +45,8 @@ const BASELINE_SAMPLES: u32 = 10;
 const START_TIMEOUT: Duration = Duration::from_secs(300);
 /// Margin added to the container's lifetime for the tool check, the baseline and the waits around them.
 const LIFETIME_SLACK: Duration = Duration::from_secs(120);
+/// The longest a prober lives, whatever the hops ask for: a week.
+const MAX_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long cleanup waits for the deleted prober pod to be gone.
 const DELETE_WAIT: Duration = Duration::from_secs(60);
 /// The slack beyond a probe's own bound after which the plugin gives up reading it.
@@ -71,6 +73,8 @@ pub struct ProbeRequest {
     pub baseline: Duration,
     /// How long each long-running probe may live inside the container at most.
     pub bound: Duration,
+    /// How many times [`Prober::start`] will be called (one per hop): the prober must outlive all of them.
+    pub hops: u32,
 }
 
 impl ProbeRequest {
@@ -86,7 +90,16 @@ impl ProbeRequest {
             force: args.force,
             baseline: baseline_for(args.probe_interval),
             bound,
+            hops: 1,
         }
+    }
+
+    /// How long the prober (its pod, or its ephemeral container's keep-alive) must live: the baseline, then each
+    /// hop's probe (its bound covers the migration and the tail; the settle wait between hops is short against
+    /// it), and slack; capped by [`MAX_LIFETIME`] (the pod is deleted at the end anyway).
+    pub fn lifetime(&self) -> Duration {
+        let hops = self.bound.saturating_mul(self.hops.max(1));
+        self.baseline.saturating_add(hops).saturating_add(LIFETIME_SLACK).min(MAX_LIFETIME)
     }
 }
 
@@ -299,7 +312,7 @@ impl Prober {
         if targets.is_empty() {
             return Err(ProbeError::NoTargets(format!("{namespace}/{}", req.vm)));
         }
-        let lifetime = req.baseline + req.bound + LIFETIME_SLACK;
+        let lifetime = req.lifetime();
         let mut warnings = Vec::new();
         let (placed, pod, container, node) = match &req.from {
             Some(ProbeFrom::Pod { name, container }) => {
@@ -790,16 +803,23 @@ async fn run_probe(
     let mut out = proc.stdout().map(|o| BufReader::new(o).lines());
     let mut err = proc.stderr().map(|e| BufReader::new(e).lines());
     let mut stopped = *stop.borrow();
-    let limit = tokio::time::sleep(deadline + READ_SLACK * 2);
+    let limit = tokio::time::sleep(deadline.saturating_add(READ_SLACK * 2));
     tokio::pin!(limit);
+    let mut last_line = tokio::time::Instant::now();
     while !stopped && (out.is_some() || err.is_some()) {
         tokio::select! {
             line = async { out.as_mut()?.next_line().await.ok().flatten() }, if out.is_some() => match line {
-                Some(l) => kind.feed(&l, now_us()),
+                Some(l) => {
+                    last_line = tokio::time::Instant::now();
+                    kind.feed(&l, now_us())
+                }
                 None => out = None,
             },
             line = async { err.as_mut()?.next_line().await.ok().flatten() }, if err.is_some() => match line {
-                Some(l) => kind.feed(&l, now_us()),
+                Some(l) => {
+                    last_line = tokio::time::Instant::now();
+                    kind.feed(&l, now_us())
+                }
                 None => err = None,
             },
             changed = stop.changed() => stopped = changed.is_err() || *stop.borrow(),
@@ -823,12 +843,31 @@ async fn run_probe(
         let why = one_line(&s.message.unwrap_or_else(|| "the probe could not start".into()));
         return series_cannot(&target, method, interval, why);
     }
+    let silent = last_line.elapsed();
     let mut series = kind.finish(&target, interval, deadline);
     if stopped && matches!(series.end, ProbeEnd::EndedEarly { .. }) {
-        // Stopped on purpose: the run is complete up to the stop.
-        series.end = ProbeEnd::Completed;
+        // Stopped on purpose: the run is complete up to the stop, if the probe was still talking then. iputils
+        // (`-O`) and the HTTP loop print a line per request, answered or not; a silence longer than a few requests
+        // means a target that stopped answering (BusyBox prints nothing for a lost request) or a stalled stream:
+        // then the end is unknown, not "no loss".
+        series.end = if silent > silence_limit(interval) {
+            ProbeEnd::EndedEarly {
+                reason: format!(
+                    "no output for {:.1} s before the probe was stopped: the target stopped answering or the stream stalled",
+                    silent.as_secs_f64()
+                ),
+            }
+        } else {
+            ProbeEnd::Completed
+        };
     }
     series
+}
+
+/// How long a running probe may print nothing before its silence means something: six requests (an HTTP request
+/// may take five intervals, see [`http_options`]) and two seconds (ping's one-second reply wait, and slack).
+fn silence_limit(interval: Duration) -> Duration {
+    interval.saturating_mul(6).saturating_add(Duration::from_secs(2))
 }
 
 /// The record's view of one probed series.
@@ -895,6 +934,22 @@ pub fn results(series: &[(PlannedTarget, ProbeSeries)]) -> Vec<TargetResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prober_outlives_every_hop() {
+        let mut req = ProbeRequest::from_args("vm", &ProbeArgs::default(), Duration::from_secs(245));
+        assert_eq!(req.lifetime(), Duration::from_secs(3 + 245 + 120));
+        req.hops = 10;
+        assert_eq!(req.lifetime(), Duration::from_secs(3 + 2450 + 120));
+        req.bound = Duration::MAX;
+        assert_eq!(req.lifetime(), MAX_LIFETIME);
+    }
+
+    #[test]
+    fn silence_counts_after_six_requests_and_two_seconds() {
+        assert_eq!(silence_limit(Duration::from_millis(20)), Duration::from_millis(2120));
+        assert_eq!(silence_limit(Duration::from_secs(10)), Duration::from_secs(62));
+    }
 
     #[test]
     fn network_reasons_make_a_target_unreachable_tool_reasons_do_not() {

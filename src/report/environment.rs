@@ -178,7 +178,8 @@ fn vm_configuration(
         effective.cpu.as_ref().filter(|c| c.cores.is_some() || c.sockets.is_some() || c.threads.is_some()).map(|c| {
             let n = |v: Option<u32>| v.unwrap_or(1);
             let (cores, sockets, threads) = (n(c.cores), n(c.sockets), n(c.threads));
-            format!("{} vCPU (cores {cores} × sockets {sockets} × threads {threads})", cores * sockets * threads)
+            let total = u64::from(cores) * u64::from(sockets) * u64::from(threads);
+            format!("{total} vCPU (cores {cores} × sockets {sockets} × threads {threads})")
         });
     let memory = effective
         .memory

@@ -105,6 +105,19 @@ fn cases(r: &RunRecord) -> Vec<Case> {
             });
         }
     }
+    // A run that stopped after a successful hop (Ctrl-C between hops, an API error, a probe that broke) fails CI
+    // too: the error is a testcase of its own, not only `<system-err>`, which no CI system counts. (After a hop that
+    // did not succeed, that hop's testcase already carries the failure.)
+    let last_succeeded = r.hops.last().is_some_and(|h| h.result.outcome == "Succeeded");
+    if let (true, Some(error)) = (last_succeeded, &r.error) {
+        out.push(Case {
+            classname: class("migration"),
+            name: format!("run stopped after hop {}", r.hops.len()),
+            time_seconds: None,
+            result: Result::Error { kind: "Stopped".into(), message: error.clone() },
+            out: None,
+        });
+    }
     for g in &r.gates {
         out.push(Case {
             classname: class("gate"),
@@ -264,6 +277,15 @@ mod tests {
         r.hops.clear();
         r.error = Some("refused: the pre-flight check found blockers".into());
         assert_eq!(parse_and_count(&render(&r)), (2, 0, 1));
+    }
+
+    #[test]
+    fn a_run_stopped_after_a_successful_hop_is_an_error() {
+        let mut r = fixture::repeated(2);
+        r.error = Some("interrupted between hops".into());
+        let xml = render(&r);
+        assert_eq!(parse_and_count(&xml), (1 + 2 * 3 + 1, 0, 1));
+        assert!(xml.contains("type=\"Stopped\" message=\"interrupted between hops\""), "{xml}");
     }
 
     #[test]

@@ -374,7 +374,8 @@ fn timeline(md: &mut Md, r: &RunRecord) {
             .map(|p| {
                 let d = match (p.duration_seconds, res.phases.last() == Some(p)) {
                     (Some(d), _) => format!("{d} s"),
-                    (None, true) => "final".into(),
+                    (None, true) if res.ended_at.is_some() => "final".into(),
+                    (None, true) => "in progress when the run stopped".into(),
                     (None, false) => "not recorded".into(),
                 };
                 vec![p.phase.clone(), opt(&p.at, "not recorded"), d]
@@ -409,13 +410,24 @@ fn post_state(md: &mut Md, r: &RunRecord) {
             ("Node after", vmi.and_then(|v| v.node.clone()).unwrap_or_else(|| "not read".into())),
             ("VMI phase", vmi.and_then(|v| v.phase.clone()).unwrap_or_else(|| "not read".into())),
             ("VMI ready", vmi.map(|v| yes_no(v.ready)).unwrap_or_else(|| "not read".into())),
-            ("IP addresses", if res.ip_changed { "changed".into() } else { "kept".into() }),
+            (
+                "IP addresses",
+                match (vmi, res.ip_changed) {
+                    (None, _) => "not read (the VMI was not read after the migration)".into(),
+                    (Some(_), true) => "changed".into(),
+                    (Some(_), false) => "kept".into(),
+                },
+            ),
         ]);
         let rows = res
             .ip_addresses
             .iter()
-            .map(|i| {
-                vec![i.name.clone(), list(&i.before), list(&i.after), if i.changed { "changed" } else { "kept" }.into()]
+            .map(|i| match vmi {
+                Some(_) => {
+                    let verdict = if i.changed { "changed" } else { "kept" };
+                    vec![i.name.clone(), list(&i.before), list(&i.after), verdict.into()]
+                }
+                None => vec![i.name.clone(), list(&i.before), "not read".into(), "not read".into()],
             })
             .collect();
         md.table(&["Interface", "Before", "After", ""], rows);
@@ -449,9 +461,13 @@ fn target_rows(targets: &[TargetResult]) -> Vec<Vec<String>> {
         .iter()
         .map(|t| {
             let a: Option<&TargetAnalysis> = t.analysis.as_ref();
-            let loss = a
-                .map(|a| format!("{} of {} ({:.2} %)", a.sent - a.received, a.sent, a.loss_ratio * 100.0))
-                .unwrap_or_else(|| "not measured".into());
+            let loss = match a {
+                Some(a) if a.sent > 0 => {
+                    format!("{} of {} ({:.2} %)", a.sent - a.received, a.sent, a.loss_ratio * 100.0)
+                }
+                Some(_) => "not measured: nothing was sent".into(),
+                None => "not measured".into(),
+            };
             let resolution =
                 a.map(|a| format!("{} (asked {})", ms_text(a.achieved_interval_ms), ms_text(a.requested_interval_ms)));
             vec![

@@ -137,7 +137,10 @@ fn families(r: &RunRecord) -> Vec<Family> {
             let Some(a) = &t.analysis else { continue };
             let labels: Vec<String> =
                 hop_labels.iter().cloned().chain([t.target.target.clone(), t.target.method.clone()]).collect();
-            loss.samples.push((labels.clone(), a.loss_ratio));
+            // Nothing sent is nothing measured: no loss sample rather than a 0 % that was never observed.
+            if a.sent > 0 {
+                loss.samples.push((labels.clone(), a.loss_ratio));
+            }
             let (value, res_ms) = match &a.downtime {
                 Downtime::Measured { ms, resolution_ms, .. } => (Some(*ms), Some(*resolution_ms)),
                 Downtime::BelowResolution { resolution_ms } => (None, Some(*resolution_ms)),
@@ -233,15 +236,27 @@ pub async fn push(r: &RunRecord, url: &str) -> Result<(), ReportError> {
         .header(http::header::CONTENT_TYPE, TEXT_CONTENT_TYPE)
         .body(Full::new(bytes::Bytes::from(render(r, Exposition::Prometheus))))
         .map_err(|e| err(format!("invalid URL {target}: {e}")))?;
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-        .map_err(|e| err(format!("cannot load the system's CA certificates: {e}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client = Client::builder(TokioExecutor::new()).build(connector);
+    // Plain http needs no TLS set-up (and no system CA store, which minimal CI images lack).
+    let sent = async {
+        if url.starts_with("https://") {
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+                .map_err(|e| err(format!("cannot load the system's CA certificates: {e}")))?
+                .https_only()
+                .enable_http1()
+                .build();
+            Client::builder(TokioExecutor::new())
+                .build(connector)
+                .request(request)
+                .await
+                .map_err(|e| err(root_cause(&e)))
+        } else {
+            let client = Client::builder(TokioExecutor::new()).build_http();
+            client.request(request).await.map_err(|e| err(root_cause(&e)))
+        }
+    };
     let exchange = async {
-        let response = client.request(request).await.map_err(|e| err(root_cause(&e)))?;
+        let response = sent.await?;
         let status = response.status();
         let body = response.into_body().collect().await.map_err(|e| err(e.to_string()))?.to_bytes();
         if status.is_success() {

@@ -44,14 +44,15 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
+    let (tmp, mut file) = create_temp(&dir, name).map_err(err)?;
     let written = (|| {
-        let mut file = File::create(&tmp)?;
+        // An existing report keeps its mode (a 0644 textfile stays readable by node_exporter whatever the umask).
+        if let Ok(meta) = fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
         file.write_all(contents)?;
         file.sync_all()?;
+        drop(file);
         fs::rename(&tmp, path)
     })();
     if let Err(e) = written {
@@ -65,10 +66,47 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     Ok(())
 }
 
+/// A new temporary file beside the target: `.NAME.tmp-PID-N`, created exclusively (never following or truncating
+/// something already there, such as a planted symlink or another run's file); the next N on a clash.
+fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> std::io::Result<(PathBuf, File)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let mut last = None;
+    for _ in 0..16 {
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        tmp_name.push(format!(".tmp-{}-{nanos}-{n}", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        match fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary file name")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixture;
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let prom = dir.path().join("vmmigrate.prom");
+        fs::write(&prom, "old").unwrap();
+        fs::set_permissions(&prom, fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&prom, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&prom).unwrap(), "new");
+        assert_eq!(fs::metadata(&prom).unwrap().permissions().mode() & 0o777, 0o640);
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, [std::ffi::OsString::from("vmmigrate.prom")], "no temporary file left");
+    }
 
     #[test]
     fn every_format_is_written_and_an_existing_file_replaced_whole() {
