@@ -128,7 +128,7 @@ complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run"
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l skip-check -d 'Do not run the prerequisite check before creating the migration'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l attach -d 'Follow the VM\'s migration that is already in progress instead of creating a new one'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l no-abort-on-timeout -d 'On --timeout, leave the migration running instead of aborting it'
-complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe -d 'Measure network downtime during the migration with the downtime probe (see the --probe-* flags)'
+complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l probe -d 'Measure network downtime during the migration with the downtime probe (see the --probe-* flags; not with --attach: a probe placed after the migration started cannot see all of it)'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l round-trip -d 'After migrating, migrate the VM back to its original node'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l force -d 'Go on although the probe\'s baseline (a few seconds of probing before anything moves) found a target unreachable; that target is then reported as not answering. Without it, run does not migrate and probe does not start'
 complete -c kubectl-vmmigrate -n "__fish_kubectl_vmmigrate_using_subcommand run" -l insecure-skip-tls-verify -d 'Do not verify the server\'s certificate (insecure)'

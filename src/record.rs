@@ -55,6 +55,19 @@ pub struct RunOptions {
     pub max_duration_seconds: Option<f64>,
     pub timeout_seconds: Option<f64>,
     pub skip_check: bool,
+    /// `--attach`: the checks in [`ATTACH_WAIVED`] fail for the migration being followed and are not blockers.
+    pub attach: bool,
+}
+
+/// The pre-flight checks that a migration in flight fails by its very existence; `run --attach` follows that
+/// migration, so they do not block it (and reports do not count them as failures).
+pub const ATTACH_WAIVED: [&str; 2] = ["migration.inflight", "admission.dryrun"];
+
+impl RunOptions {
+    /// Whether the failing check `id` was waived for this run.
+    pub fn waived(&self, id: &str) -> bool {
+        self.attach && ATTACH_WAIVED.contains(&id)
+    }
 }
 
 /// Where and how the probe ran.

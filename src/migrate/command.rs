@@ -107,6 +107,7 @@ fn new_record(cluster: &Cluster, args: &RunArgs) -> RunRecord {
             max_duration_seconds: args.max_duration.map(|d| d.as_secs_f64()),
             timeout_seconds: args.timeout.map(|d| d.as_secs_f64()),
             skip_check: args.skip_check,
+            attach: args.attach,
         },
         ..Default::default()
     }
@@ -241,7 +242,7 @@ async fn preflight(
         ..Default::default()
     };
     let report = check::run(&cluster.client, &cluster.namespace, &req).await?;
-    let attaching = |id: &str| args.attach && matches!(id, "migration.inflight" | "admission.dryrun");
+    let attaching = |id: &str| args.attach && crate::record::ATTACH_WAIVED.contains(&id);
     let failing: Vec<&check::Check> =
         report.vms.iter().flat_map(|vm| &vm.checks).filter(|c| c.status == Status::Fail && !attaching(c.id)).collect();
     if failing.is_empty() {

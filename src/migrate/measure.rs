@@ -10,7 +10,7 @@
 
 use jiff::Timestamp;
 
-use crate::probe::analysis::{self, AnalysisOptions, Downtime, MigrationTimeline, PhaseMark, ProbeSeries};
+use crate::probe::analysis::{self, AnalysisOptions, Downtime, MigrationTimeline, PhaseMark, ProbeEnd, ProbeSeries};
 use crate::record::{PlannedTarget, TargetResult};
 
 use super::state::MigrationResult;
@@ -41,7 +41,15 @@ fn micros(rfc3339: &str) -> Option<i64> {
 pub fn hop_targets(series: Vec<(PlannedTarget, ProbeSeries)>, timeline: &MigrationTimeline) -> Vec<TargetResult> {
     series
         .into_iter()
-        .map(|(target, s)| {
+        .map(|(target, mut s)| {
+            // A probe that ran to its own end before the switchover did not see it: a lower bound at most, never
+            // "no loss" (its in-container bound is meant to outlast the migration; this says so if it did not).
+            let last = s.samples.iter().map(|x| x.at_us).max();
+            if let (Some(last), Some(switchover), ProbeEnd::Completed) = (last, timeline.switchover_us, &s.end)
+                && last < switchover
+            {
+                s.end = ProbeEnd::EndedEarly { reason: "the probe ended before the switchover".into() };
+            }
             let a = analysis::analyse(&s, Some(timeline), AnalysisOptions::default());
             let not_measured = match &a.downtime {
                 Downtime::NotMeasured { reason } => Some(reason.clone()),
@@ -119,7 +127,7 @@ mod tests {
     use super::fixtures::result;
     use super::*;
     use crate::migrate::progress::ProgressSample;
-    use crate::probe::analysis::{ProbeEnd, Sample};
+    use crate::probe::analysis::Sample;
 
     const T0: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
 
@@ -177,6 +185,27 @@ mod tests {
         let planned = PlannedTarget { target: "x".into(), method: "icmp".into(), source: "flag".into(), via: None };
         let r = hop_targets(vec![(planned, series)], &MigrationTimeline::default());
         assert!(r[0].not_measured.as_deref().is_some_and(|w| !w.is_empty()), "{r:?}");
+    }
+
+    #[test]
+    fn a_probe_that_ended_before_the_switchover_is_not_a_clean_result() {
+        let sample = |seq: u64, at_us: i64| Sample { seq, at_us, ok: true, rtt_ms: Some(1.0) };
+        let series = |end| ProbeSeries {
+            target: "x".into(),
+            method: "icmp".into(),
+            requested_interval_us: 20_000,
+            samples: (0..50).map(|i| sample(i, i as i64 * 20_000)).collect(),
+            end,
+        };
+        let planned = PlannedTarget { target: "x".into(), method: "icmp".into(), source: "flag".into(), via: None };
+        let timeline = MigrationTimeline { switchover_us: Some(5_000_000), ..Default::default() };
+        let r = hop_targets(vec![(planned.clone(), series(ProbeEnd::Completed))], &timeline);
+        let downtime = &r[0].analysis.as_ref().unwrap().downtime;
+        assert!(matches!(downtime, Downtime::Incomplete { .. }), "{downtime:?}");
+        let covered = MigrationTimeline { switchover_us: Some(500_000), ..Default::default() };
+        let r = hop_targets(vec![(planned, series(ProbeEnd::Completed))], &covered);
+        let downtime = &r[0].analysis.as_ref().unwrap().downtime;
+        assert!(matches!(downtime, Downtime::BelowResolution { .. }), "{downtime:?}");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-v
 pub const COMPONENT: (&str, &str) = ("app.kubernetes.io/component", "downtime-probe");
 /// The container name inside a prober pod.
 pub const PROBER_CONTAINER: &str = "probe";
-/// Name prefix of prober pods (`generateName`, followed by the VM's name) and of ephemeral probe containers.
+/// Name prefix of prober pods (followed by the VM's name and a random suffix) and of ephemeral probe containers.
 pub const NAME_PREFIX: &str = "vmmigrate-probe-";
 /// Slack between the container's `sleep` ending and `activeDeadlineSeconds` failing the pod.
 const DEADLINE_SLACK_S: i64 = 60;
@@ -164,7 +164,7 @@ pub fn keep_alive(lifetime: Duration) -> Vec<String> {
 }
 
 /// The short-lived prober pod for `vm`, pinned to `node`, alive for `lifetime` (then it ends by itself).
-pub fn prober_pod(vm: &str, image: &str, node: &str, lifetime: Duration) -> Pod {
+pub fn prober_pod(name: &str, image: &str, node: &str, lifetime: Duration) -> Pod {
     let small = |cpu: &str, mem: &str| {
         Some(BTreeMap::from([("cpu".to_string(), Quantity(cpu.into())), ("memory".to_string(), Quantity(mem.into()))]))
     };
@@ -183,11 +183,7 @@ pub fn prober_pod(vm: &str, image: &str, node: &str, lifetime: Duration) -> Pod 
         ..Default::default()
     };
     Pod {
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{NAME_PREFIX}{vm}-")),
-            labels: Some(labels()),
-            ..Default::default()
-        },
+        metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels()), ..Default::default() },
         spec: Some(PodSpec {
             node_name: Some(node.into()),
             restart_policy: Some("Never".into()),
@@ -223,16 +219,26 @@ pub fn ephemeral_patch(container: &EphemeralContainer) -> serde_json::Value {
 
 /// `vmmigrate-probe-` and five characters from `seed` (lower-case letters and digits, like `kubectl debug`'s).
 pub fn ephemeral_name(seed: u64) -> String {
+    format!("{NAME_PREFIX}{}", name_suffix(seed))
+}
+
+/// The prober pod's name, chosen by the client (not `generateName`) so that the pod can be deleted by name even
+/// when the plugin is interrupted before the server's answer to the create arrives.
+pub fn prober_pod_name(vm: &str, seed: u64) -> String {
+    format!("{NAME_PREFIX}{vm}-{}", name_suffix(seed))
+}
+
+/// Five characters of Kubernetes' generateName alphabet from `seed`.
+fn name_suffix(seed: u64) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut n = seed;
-    let suffix: String = (0..5)
+    (0..5)
         .map(|_| {
             let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
             n /= ALPHABET.len() as u64;
             c
         })
-        .collect();
-    format!("{NAME_PREFIX}{suffix}")
+        .collect()
 }
 
 /// Why `pod` must not host the probe, if it is the VM's own virt-launcher pod (`kubevirt.io/created-by` is the VMI's
@@ -410,9 +416,12 @@ mod tests {
 
     #[test]
     fn prober_pod_is_labelled_bounded_pinned_and_has_net_raw_only() {
-        let pod = prober_pod("vm-instance-haos", "nicolaka/netshoot:v0.14", "illusion", Duration::from_millis(90_500));
+        let name = prober_pod_name("vm-instance-haos", 42);
+        assert!(name.starts_with("vmmigrate-probe-vm-instance-haos-") && name.len() == 33 + 5, "{name}");
+        assert_ne!(prober_pod_name("vm", 1), prober_pod_name("vm", 2));
+        let pod = prober_pod(&name, "nicolaka/netshoot:v0.14", "illusion", Duration::from_millis(90_500));
         let v = serde_json::to_value(&pod).unwrap();
-        assert_eq!(v["metadata"]["generateName"], "vmmigrate-probe-vm-instance-haos-");
+        assert_eq!(v["metadata"]["name"], name);
         assert_eq!(v["metadata"]["labels"]["app.kubernetes.io/managed-by"], "kubectl-vmmigrate");
         assert_eq!(v["spec"]["nodeName"], "illusion");
         assert_eq!(v["spec"]["activeDeadlineSeconds"], 151);

@@ -547,8 +547,11 @@ impl Prober {
         let done = match &mut self.placed {
             Placed::Pod(guard) => guard.delete().await?,
             Placed::Ephemeral { pod, container } => format!(
-                "ephemeral container {container} remains in pod {pod}'s spec (Kubernetes cannot remove it); its \
-                 probes were stopped"
+                "ephemeral container {container} remains in pod {pod}'s spec (Kubernetes cannot remove it); the \
+                 plugin stopped reading its probes, which end by themselves within their in-container bound ({}), \
+                 and the container's keep-alive ends after its lifetime ({})",
+                crate::duration::format(self.req.bound),
+                crate::duration::format(self.req.lifetime())
             ),
         };
         self.setup.cleanup = Some(done.clone());
@@ -631,17 +634,33 @@ async fn create_pod(
     node: &str,
     lifetime: Duration,
 ) -> Result<PodGuard, ProbeError> {
-    let pod = placement::prober_pod(&req.vm, &req.image, node, lifetime);
+    let name = placement::prober_pod_name(&req.vm, random_seed(&req.vm));
+    let pod = placement::prober_pod(&name, &req.image, node, lifetime);
+    // Armed before the request: if this future is dropped (Ctrl-C) while the create is in flight, the guard deletes
+    // the pod by its name (a 404 then means the create never happened).
+    let mut guard = PodGuard { api: pods.clone(), name, armed: true };
     match pods.create(&PostParams::default(), &pod).await {
-        Ok(created) => {
-            let name = created.metadata.name.unwrap_or_default();
-            Ok(PodGuard { api: pods.clone(), name, armed: true })
+        Ok(_) => Ok(guard),
+        Err(e) => {
+            // An answer from the server means nothing was created (and on 409 the name is someone else's pod); only
+            // a lost answer leaves the guard armed.
+            if code(&e).is_some() {
+                guard.armed = false;
+            }
+            match pod_security(&e, "the prober pod") {
+                Some(why) => Err(ProbeError::Placement(why)),
+                None => Err(api(format!("create the prober pod on node {node}"))(e)),
+            }
         }
-        Err(e) => match pod_security(&e, "the prober pod") {
-            Some(why) => Err(ProbeError::Placement(why)),
-            None => Err(api(format!("create the prober pod on node {node}"))(e)),
-        },
     }
+}
+
+/// A seed for a generated name: `RandomState` is randomly keyed per process.
+fn random_seed(salt: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write(salt.as_bytes());
+    h.finish()
 }
 
 /// Adds the ephemeral probe container to pod `name` (refusing the VM's own virt-launcher pod) and waits until it
@@ -664,13 +683,7 @@ async fn add_ephemeral(
     if let Some(why) = placement::launcher_refusal(&pod, &req.vm, vmi.metadata.uid.as_deref()) {
         return Err(ProbeError::Refused(format!("--probe-from refused: {why}")));
     }
-    let seed = {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write(name.as_bytes());
-        h.finish()
-    };
-    let container = placement::ephemeral_name(seed);
+    let container = placement::ephemeral_name(random_seed(name));
     let spec = placement::ephemeral_container(&container, &req.image, target, lifetime);
     let patch = Patch::Strategic(placement::ephemeral_patch(&spec));
     match pods.patch_ephemeral_containers(name, &PatchParams::default(), &patch).await {

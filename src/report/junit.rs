@@ -39,14 +39,15 @@ fn cases(r: &RunRecord) -> Vec<Case> {
         let failing: Vec<String> = vm
             .checks
             .iter()
-            .filter(|c| c.status == crate::check::Status::Fail)
+            .filter(|c| c.status == crate::check::Status::Fail && !r.options.waived(c.id))
             .map(|c| format!("{}: {}", c.id, c.reason))
             .collect();
         out.push(Case {
             classname: class("check"),
             name: "pre-flight check".into(),
             time_seconds: None,
-            result: if vm.verdict == CheckVerdict::NotMigratable {
+            // With --attach the checks a migration in flight fails are waived: only the others count.
+            result: if vm.verdict == CheckVerdict::NotMigratable && !failing.is_empty() {
                 Result::Failure { kind: "NotMigratable".into(), message: failing.join("; ") }
             } else {
                 Result::Passed
@@ -277,6 +278,21 @@ mod tests {
         r.hops.clear();
         r.error = Some("refused: the pre-flight check found blockers".into());
         assert_eq!(parse_and_count(&render(&r)), (2, 0, 1));
+    }
+
+    #[test]
+    fn with_attach_the_in_flight_checks_are_waived_and_no_others() {
+        let mut r = fixture::success_with_probe();
+        let vm = &mut r.check.as_mut().unwrap().vms[0];
+        vm.verdict = CheckVerdict::NotMigratable;
+        let inflight = vm.checks.iter_mut().find(|c| c.id == "migration.inflight").unwrap();
+        inflight.status = crate::check::Status::Fail;
+        assert_eq!(parse_and_count(&render(&r)).1, 1, "without --attach the check fails");
+        r.options.attach = true;
+        assert_eq!(parse_and_count(&render(&r)).1, 0, "--attach waives it");
+        let vm = &mut r.check.as_mut().unwrap().vms[0];
+        vm.checks.iter_mut().find(|c| c.id != "migration.inflight").unwrap().status = crate::check::Status::Fail;
+        assert_eq!(parse_and_count(&render(&r)).1, 1, "but no other check");
     }
 
     #[test]

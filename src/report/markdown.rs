@@ -247,6 +247,18 @@ fn prerequisites(md: &mut Md, r: &RunRecord) {
         return;
     };
     md.para(&format!("Pre-flight check: **{}**", vm.verdict.label()));
+    let waived: Vec<&str> = vm
+        .checks
+        .iter()
+        .filter(|c| c.status == crate::check::Status::Fail && r.options.waived(c.id))
+        .map(|c| c.id)
+        .collect();
+    if !waived.is_empty() {
+        md.para(&format!(
+            "Waived (`--attach` follows the migration in flight, which these checks fail by existing): {}.",
+            waived.join(", ")
+        ));
+    }
     let rows = vm
         .checks
         .iter()
