@@ -288,24 +288,19 @@ mod tests {
     use super::*;
     use crate::migrate::state::{InterfaceAddresses, PhaseEntry};
 
+    /// The shared succeeded-migration fixture, as the seed VM's move with an IP change.
     fn result() -> MigrationResult {
         MigrationResult {
             namespace: "tenant-root".into(),
             vm: "vm-instance-haos".into(),
             migration: Some("vmmigrate-vm-instance-haos-x7k2p".into()),
             migration_uid: Some("u".into()),
-            outcome: "Succeeded".into(),
-            phase: Some("Succeeded".into()),
             source_node: Some("the-toy-factory".into()),
             target_node: Some("the-dome".into()),
-            requested_target_node: None,
-            source_pod: None,
-            target_pod: None,
             mode: Some("PreCopy".into()),
             started_at: Some("2025-06-20T10:15:00Z".into()),
             ended_at: Some("2025-06-20T10:15:22Z".into()),
             duration_seconds: Some(22),
-            transfer_started_at: None,
             transfer_ended_at: None,
             switchover_at: None,
             phases: vec![
@@ -319,14 +314,7 @@ mod tests {
                 changed: true,
             }],
             ip_changed: true,
-            vmi: None,
-            failure_reason: None,
-            abort_requested: false,
-            aborted_by: None,
-            abort_status: None,
-            last_progress: None,
-            progress_unavailable: None,
-            warnings: vec![],
+            ..crate::migrate::measure::fixtures::result()
         }
     }
 
